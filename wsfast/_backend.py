@@ -1,0 +1,102 @@
+"""Loading a backend: the compiled modules or their pure-Python twins.
+
+Both expose the same names. ``load()`` gives one backend as a namespace, so
+the tests and the benchmarks can run either in the same process; the package
+itself uses ``select()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import types
+from typing import Dict
+
+from . import _env
+
+# Names each backend provides, by the module (minus its _c/_py suffix).
+_MODULES = {
+    "_mask": ("apply_mask", "mask_inplace", "Masker"),
+    "_utf8": ("validate_utf8", "Utf8Validator"),
+    "_codec": (
+        "Frame",
+        "FrameParser",
+        "MessageReader",
+        "Message",
+        "Ping",
+        "Pong",
+        "Close",
+        "encode_frame",
+        "encode_close",
+        "parse_close",
+    ),
+}
+
+IMPLEMENTATIONS = ("cython", "python")
+_SUFFIX = {"cython": "_c", "python": "_py"}
+_cache: Dict[str, types.SimpleNamespace] = {}
+
+
+def load(implementation: str) -> types.SimpleNamespace:
+    """The public API of one backend; ImportError if it cannot be loaded."""
+    try:
+        return _cache[implementation]
+    except KeyError:
+        pass
+    if implementation not in _SUFFIX:
+        raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, not {implementation!r}")
+    suffix = _SUFFIX[implementation]
+    api = types.SimpleNamespace(IMPLEMENTATION=implementation)
+    modules = {}
+    for base, names in _MODULES.items():
+        module = importlib.import_module(f"wsfast.{base}{suffix}")
+        modules[base] = module
+        for name in names:
+            setattr(api, name, getattr(module, name))
+    if implementation == "cython":
+        level = _env.max_simd_level()
+        mask_kernel = modules["_mask"].select_kernel(level)
+        utf8_kernel = modules["_utf8"].select_kernel(level)
+
+        def kernels() -> Dict[str, str]:
+            return {"mask": modules["_mask"].kernel(), "utf8": modules["_utf8"].kernel()}
+
+        def select_kernels(max_level: int = -1) -> Dict[str, str]:
+            modules["_mask"].select_kernel(max_level)
+            modules["_utf8"].select_kernel(max_level)
+            return kernels()
+
+        del mask_kernel, utf8_kernel
+    else:
+
+        def kernels() -> Dict[str, str]:
+            return {"mask": "python", "utf8": "python"}
+
+        def select_kernels(max_level: int = -1) -> Dict[str, str]:
+            return kernels()
+
+    api.kernels = kernels
+    api.select_kernels = select_kernels
+    _cache[implementation] = api
+    return api
+
+
+def select() -> types.SimpleNamespace:
+    """The backend that ``WSFAST_EXTENSIONS`` asks for.
+
+    ``auto`` takes the compiled one when it imports, ``1`` insists on it,
+    ``0`` (and any interpreter but CPython under ``auto``) takes pure Python.
+    """
+    mode = _env.extensions_mode()
+    if mode == "0":
+        return load("python")
+    try:
+        return load("cython")
+    except ImportError:
+        if mode == "1":
+            raise ImportError(
+                "WSFAST_EXTENSIONS=1 but the compiled modules of wsfast did not import "
+                f"on {platform.python_implementation()} {platform.python_version()}; "
+                "build them with `pip install -e .` or a wheel"
+            ) from None
+        return load("python")

@@ -1,0 +1,133 @@
+# Types for compiling _codec_py.py as wsfast._codec_c (setup.py builds the
+# extension from that same file). Everything declared here must keep the
+# name it has there.
+
+import cython
+
+from wsfast._mask_c cimport build_frame, unmask_slice
+from wsfast._utf8_c cimport utf8_feed
+
+cdef object InvalidUTF8, MessageTooBig, ProtocolError, Opcode
+cdef tuple OPCODES
+cdef bytes _EMPTY
+cdef bytes _key_pool
+cdef Py_ssize_t _key_pos
+cdef Py_ssize_t _KEY_BATCH
+cdef long long DEFAULT_MAX_SIZE
+cdef long long MAX_WIRE_LENGTH
+
+cdef int OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG
+cdef int RSV1, RSV2, RSV3
+cdef int _STATE_HEADER, _STATE_PAYLOAD
+
+
+@cython.freelist(64)
+cdef class Frame:
+    cdef public bint fin, rsv1, rsv2, rsv3
+    cdef public object opcode
+    cdef public bytes payload
+
+
+@cython.freelist(64)
+cdef class Message:
+    cdef public object opcode
+    cdef public object data
+
+
+@cython.freelist(16)
+cdef class Ping:
+    cdef public bytes payload
+
+
+@cython.freelist(16)
+cdef class Pong:
+    cdef public bytes payload
+
+
+cdef class Close:
+    cdef public object code
+    cdef public str reason
+
+
+cdef Frame _new_frame(bint fin, int rsv, int opcode, bytes payload)
+cdef Message _new_message(int opcode, object data)
+cdef bint _close_code_valid(long code)
+cdef bytes _as_bytes(object data, str what)
+cdef long long _check_limit(object limit, str what) except -2
+cdef bytes _fresh_key()
+
+
+cdef class _FrameReader:
+    cdef bint _client
+    cdef long long _max_frame
+    cdef int _rsv_allowed
+    cdef bint _strict
+    cdef object _error
+    cdef list _events
+    cdef bytes _tail
+    cdef int _state
+    cdef bint _in_message
+    cdef bint _fin
+    cdef int _rsv
+    cdef int _opcode
+    cdef bint _masked
+    cdef bytes _key
+    cdef long long _remaining
+    cdef long long _received
+
+    cdef void _on_header(self, bint fin, int opcode, long long length) except *
+    cdef void _on_frame(self, bint fin, int rsv, int opcode, bytes payload) except *
+    cdef void _on_piece(self, int opcode, bytes piece, bint last) except *
+
+    cpdef list feed(self, object data)
+
+    @cython.locals(opcode=int, rsv=int)
+    cdef void _check_first(self, int first) except *
+    cdef void _check_second(self, int second) except *
+
+    @cython.locals(
+        pos=Py_ssize_t,
+        n=Py_ssize_t,
+        p="const unsigned char *",
+        first=int,
+        second=int,
+        opcode=int,
+        length="long long",
+        head=Py_ssize_t,
+        masked=int,
+        start=Py_ssize_t,
+        end=Py_ssize_t,
+        fin=bint,
+        buf=bytes,
+        payload=bytes,
+    )
+    cdef void _parse(self, bytes data) except *
+
+    cdef Py_ssize_t _continue_payload(self, bytes data) except -1
+
+    @cython.locals(n=Py_ssize_t, take="long long", end=Py_ssize_t, piece=bytes, last=bint)
+    cdef Py_ssize_t _continue_payload_from(self, bytes data, Py_ssize_t start) except -1
+
+
+cdef class FrameParser(_FrameReader):
+    cdef list _pieces
+
+    cdef void _on_frame(self, bint fin, int rsv, int opcode, bytes payload) except *
+    cdef void _on_piece(self, int opcode, bytes piece, bint last) except *
+
+
+cdef class MessageReader(_FrameReader):
+    cdef long long _max_message
+    cdef int _message_opcode
+    cdef long long _message_size
+    cdef list _parts
+    cdef list _control
+    cdef Py_ssize_t _utf8_state
+
+    cdef void _on_header(self, bint fin, int opcode, long long length) except *
+    cdef void _on_frame(self, bint fin, int rsv, int opcode, bytes payload) except *
+    cdef void _on_piece(self, int opcode, bytes piece, bint last) except *
+
+    @cython.locals(state=Py_ssize_t, data=bytes)
+    cdef void _data_piece(self, bytes piece, bint final) except *
+    cdef void _control_event(self, int opcode, bytes payload) except *

@@ -1,0 +1,721 @@
+"""WebSocket frames (RFC 6455 §5): parsing, message assembly and building.
+
+This file is the pure-Python backend, and the same file is compiled by Cython
+as ``wsfast._codec_c``, typed by ``_codec_c.pxd``, so the two backends cannot
+drift apart. In the compiled build the kernel imports below are replaced by
+the C functions that the ``.pxd`` cimports from ``_mask_c`` and ``_utf8_c``.
+
+Code here therefore stays inside what both Python and Cython read the same
+way: names declared as ``const unsigned char *`` in the ``.pxd`` are indexed
+like bytes, and slicing them gives bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, List, Optional, Tuple, Union
+
+from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
+from ._mask_py import build_frame, unmask_slice
+from ._types import OPCODES, Opcode
+from ._utf8_py import utf8_feed
+
+__all__ = [
+    "Frame",
+    "FrameParser",
+    "MessageReader",
+    "Message",
+    "Ping",
+    "Pong",
+    "Close",
+    "encode_frame",
+    "encode_close",
+    "parse_close",
+    "DEFAULT_MAX_SIZE",
+]
+
+#: Default limit for a message (and for a frame in ``FrameParser``): 1 MiB.
+DEFAULT_MAX_SIZE = 2**20
+
+# Largest length a 64-bit length field may carry (RFC 6455 §5.2: MSB is 0).
+MAX_WIRE_LENGTH = 2**63 - 1
+
+OP_CONTINUATION = 0x0
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+OP_CLOSE = 0x8
+OP_PING = 0x9
+OP_PONG = 0xA
+
+#: Bits of ``rsv_allowed``: which RSV bits a negotiated extension may set.
+RSV1 = 0x4
+RSV2 = 0x2
+RSV3 = 0x1
+
+_EMPTY = b""
+
+
+# ---------------------------------------------------------------------------
+# Frames and events
+
+
+class Frame:
+    """One frame as it came off the wire, payload unmasked."""
+
+    __slots__ = ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload")
+
+    def __init__(
+        self,
+        fin: bool,
+        rsv1: bool,
+        rsv2: bool,
+        rsv3: bool,
+        opcode: int,
+        payload: bytes,
+    ) -> None:
+        self.fin = fin
+        self.rsv1 = rsv1
+        self.rsv2 = rsv2
+        self.rsv3 = rsv3
+        self.opcode = opcode
+        self.payload = payload
+
+    def __repr__(self) -> str:
+        return (
+            f"Frame(fin={self.fin!r}, rsv1={self.rsv1!r}, rsv2={self.rsv2!r}, "
+            f"rsv3={self.rsv3!r}, opcode={self.opcode!r}, payload={_short(self.payload)})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not hasattr(other, "payload") or not hasattr(other, "rsv3"):
+            return NotImplemented
+        return (
+            self.fin == other.fin  # type: ignore[attr-defined]
+            and self.rsv1 == other.rsv1  # type: ignore[attr-defined]
+            and self.rsv2 == other.rsv2  # type: ignore[attr-defined]
+            and self.rsv3 == other.rsv3
+            and self.opcode == other.opcode  # type: ignore[attr-defined]
+            and self.payload == other.payload
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Message:
+    """A whole data message: ``str`` for text, ``bytes`` for binary."""
+
+    __slots__ = ("opcode", "data")
+
+    def __init__(self, opcode: int, data: Union[str, bytes]) -> None:
+        self.opcode = opcode
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"Message(opcode={self.opcode!r}, data={_short(self.data)})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other).__name__ != "Message":
+            return NotImplemented
+        return self.opcode == other.opcode and self.data == other.data  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Ping:
+    """A ping; answer it with a pong carrying the same payload."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+    def __repr__(self) -> str:
+        return f"Ping(payload={_short(self.payload)})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other).__name__ != "Ping":
+            return NotImplemented
+        return self.payload == other.payload  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Pong:
+    """A pong."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+    def __repr__(self) -> str:
+        return f"Pong(payload={_short(self.payload)})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other).__name__ != "Pong":
+            return NotImplemented
+        return self.payload == other.payload  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Close:
+    """A close frame; ``code`` is 1005 when the frame carried no payload."""
+
+    __slots__ = ("code", "reason")
+
+    def __init__(self, code: int, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Close(code={self.code!r}, reason={self.reason!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other).__name__ != "Close":
+            return NotImplemented
+        return self.code == other.code and self.reason == other.reason  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _short(data: Union[str, bytes]) -> str:
+    if len(data) <= 32:
+        return repr(data)
+    return f"{data[:32]!r}... ({len(data)} in all)"
+
+
+# Events are made with __new__ and slot stores, not through __init__: in the
+# compiled build that is a direct allocation instead of a Python-level call.
+
+
+def _new_frame(fin: bool, rsv: int, opcode: int, payload: bytes) -> Frame:
+    frame = Frame.__new__(Frame)
+    frame.fin = fin
+    frame.rsv1 = (rsv & RSV1) != 0
+    frame.rsv2 = (rsv & RSV2) != 0
+    frame.rsv3 = (rsv & RSV3) != 0
+    frame.opcode = OPCODES[opcode]
+    frame.payload = payload
+    return frame
+
+
+def _new_message(opcode: int, data: object) -> Message:
+    message = Message.__new__(Message)
+    message.opcode = OPCODES[opcode]
+    message.data = data
+    return message
+
+
+# ---------------------------------------------------------------------------
+# Close payloads (RFC 6455 §5.5.1, §7.4)
+
+
+def _close_code_valid(code: int) -> bool:
+    """Codes that may appear on the wire: 1000-1003, 1007-1014, 3000-4999."""
+    if 1000 <= code <= 1003 or 1007 <= code <= 1014:
+        return True
+    return 3000 <= code <= 4999
+
+
+def parse_close(payload: Any) -> Tuple[int, str]:
+    """Split a close frame's payload into ``(code, reason)``.
+
+    An empty payload gives ``(1005, "")`` (RFC 6455 §7.1.5). A 1-byte payload
+    or a code that must not be sent raises ``ProtocolError`` (1002); a reason
+    that is not UTF-8 raises ``InvalidUTF8`` (1007).
+    """
+    data = _as_bytes(payload, "payload")
+    n = len(data)
+    if n == 0:
+        return 1005, ""
+    if n == 1:
+        raise ProtocolError(1002, "close frame with a 1-byte payload")
+    code = (data[0] << 8) | data[1]
+    if not _close_code_valid(code):
+        raise ProtocolError(1002, f"invalid close code {code}")
+    try:
+        reason = data[2:].decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidUTF8(1007, "close reason is not valid UTF-8") from None
+    return code, reason
+
+
+def encode_close(code: Optional[int] = None, reason: str = "") -> bytes:
+    """The payload of a close frame: 2-byte code and UTF-8 reason.
+
+    ``code=None`` with no reason gives an empty payload. Codes that must not
+    be sent and reasons over 123 bytes raise ``ValueError``.
+    """
+    if not isinstance(reason, str):
+        raise TypeError(f"reason must be a str, not {type(reason).__name__}")
+    if code is None:
+        if reason:
+            raise ValueError("a close reason needs a close code")
+        return _EMPTY
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise TypeError(f"code must be an int, not {type(code).__name__}")
+    if not _close_code_valid(code):
+        raise ValueError(f"close code {code} must not be sent")
+    encoded = reason.encode("utf-8")
+    if len(encoded) > 123:
+        raise ValueError(f"close reason is {len(encoded)} bytes long; the limit is 123")
+    return bytes(((code >> 8) & 0xFF, code & 0xFF)) + encoded
+
+
+# ---------------------------------------------------------------------------
+# Building frames
+
+_key_pool = _EMPTY
+_key_pos = 0
+_KEY_BATCH = 4096
+
+
+def _fresh_key() -> bytes:
+    """Four unpredictable bytes; ``os.urandom`` is read in batches because
+    one system call per frame would cost more than building the frame."""
+    global _key_pool, _key_pos
+    pos = _key_pos
+    if pos + 4 > len(_key_pool):
+        _key_pool = os.urandom(_KEY_BATCH)
+        pos = 0
+    _key_pos = pos + 4
+    return _key_pool[pos : pos + 4]
+
+
+def encode_frame(
+    opcode: int,
+    payload: Any,
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+    mask: Any = None,
+) -> bytes:
+    """Build one frame, always with the shortest length encoding.
+
+    ``mask=None`` (or ``False``) builds an unmasked frame, as servers send;
+    ``mask=True`` masks with a fresh unpredictable key, as clients must; a
+    4-byte ``mask`` uses that key. A ``str`` payload is sent as UTF-8.
+    """
+    if type(opcode) is not int:
+        if not isinstance(opcode, int) or isinstance(opcode, bool):
+            raise TypeError(f"opcode must be an int, not {type(opcode).__name__}")
+    if opcode < 0 or opcode > 15 or OPCODES[opcode] is None:
+        raise ValueError(f"invalid opcode {opcode}")
+    if type(payload) is bytes:
+        data = payload
+    elif isinstance(payload, str):
+        data = payload.encode("utf-8")
+    else:
+        data = _as_bytes(payload, "payload")
+    first = opcode
+    if fin:
+        first |= 0x80
+    elif opcode >= 8:
+        raise ValueError("control frames cannot be fragmented")
+    if rsv1:
+        first |= 0x40
+    if opcode >= 8 and len(data) > 125:
+        raise ValueError(f"control frame payload is {len(data)} bytes; the limit is 125")
+    if mask is None or mask is False:
+        return build_frame(first, data, None)
+    if mask is True:
+        return build_frame(first, data, _fresh_key())
+    key = _as_bytes(mask, "mask")
+    if len(key) != 4:
+        raise ValueError(f"mask must be 4 bytes long, not {len(key)}")
+    return build_frame(first, data, key)
+
+
+def _as_bytes(data: Any, what: str) -> bytes:
+    if type(data) is bytes:
+        return data
+    if isinstance(data, (str, int)) or data is None:
+        raise TypeError(f"{what} must be a bytes-like object, not {type(data).__name__}")
+    try:
+        return memoryview(data).tobytes()
+    except TypeError:
+        raise TypeError(f"{what} must be a bytes-like object, not {type(data).__name__}") from None
+
+
+def _check_limit(limit: Optional[int], what: str) -> int:
+    """A size limit as an int, -1 meaning none."""
+    if limit is None:
+        return -1
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise TypeError(f"{what} must be an int or None, not {type(limit).__name__}")
+    if limit < 0:
+        raise ValueError(f"{what} must not be negative")
+    return limit
+
+
+# ---------------------------------------------------------------------------
+# Parsing
+
+_STATE_HEADER = 0
+_STATE_PAYLOAD = 1
+
+
+class _FrameReader:
+    """The frame layer shared by ``FrameParser`` and ``MessageReader``.
+
+    Bytes are parsed where they arrive: only an unfinished header (at most 13
+    bytes) is carried to the next ``feed()``. A payload that spans chunks is
+    unmasked piece by piece as it comes, so a message fed in small chunks
+    costs time linear in its size. Every per-frame rule of RFC 6455 is
+    checked from the header, before any payload is buffered.
+    """
+
+    def __init__(
+        self,
+        client: bool,
+        max_frame_size: Optional[int],
+        rsv_allowed: int,
+        strict: bool,
+    ) -> None:
+        if not isinstance(rsv_allowed, int) or isinstance(rsv_allowed, bool):
+            raise TypeError(f"rsv_allowed must be an int, not {type(rsv_allowed).__name__}")
+        if rsv_allowed < 0 or rsv_allowed > 7:
+            raise ValueError("rsv_allowed must be a mask of RSV1 (4), RSV2 (2) and RSV3 (1)")
+        self._client = bool(client)
+        self._max_frame = _check_limit(max_frame_size, "max_frame_size")
+        self._rsv_allowed = rsv_allowed
+        self._strict = bool(strict)
+        self._error: Optional[ProtocolError] = None
+        self._events: List[Any] = []
+        self._tail = _EMPTY
+        self._state = _STATE_HEADER
+        self._in_message = False
+        # The frame whose payload is still arriving:
+        self._fin = False
+        self._rsv = 0
+        self._opcode = 0
+        self._masked = False
+        self._key = _EMPTY
+        self._remaining = 0
+        self._received = 0
+
+    # Subclasses turn frames into their results.
+
+    def _on_header(self, fin: bool, opcode: int, length: int) -> None:
+        pass
+
+    def _on_frame(self, fin: bool, rsv: int, opcode: int, payload: bytes) -> None:
+        raise NotImplementedError
+
+    def _on_piece(self, opcode: int, piece: bytes, last: bool) -> None:
+        raise NotImplementedError
+
+    def feed(self, data: Any) -> List[Any]:
+        """Parse ``data`` and return what it completed; see the class doc."""
+        if self._error is not None:
+            self._error.events = []
+            raise self._error
+        if type(data) is bytes:
+            buf = data
+        else:
+            buf = _as_bytes(data, "data")
+        events: List[Any] = []
+        self._events = events
+        try:
+            self._parse(buf)
+        except ProtocolError as exc:
+            exc.events = events
+            self._error = exc
+            self._events = []
+            raise
+        self._events = []
+        return events
+
+    def _check_first(self, first: int) -> None:
+        """Rules that the first header byte alone decides."""
+        opcode = first & 0x0F
+        rsv = (first >> 4) & 0x07
+        if opcode >= 8:
+            if opcode > OP_PONG:
+                raise ProtocolError(1002, f"reserved opcode {opcode}")
+            if not (first & 0x80):
+                raise ProtocolError(1002, "fragmented control frame")
+            if rsv:
+                raise ProtocolError(1002, "RSV bit set on a control frame")
+        elif opcode == OP_CONTINUATION:
+            if not self._in_message:
+                raise ProtocolError(1002, "continuation frame with no message open")
+            if rsv:
+                raise ProtocolError(1002, "RSV bit set on a continuation frame")
+        elif opcode <= OP_BINARY:
+            if self._in_message:
+                raise ProtocolError(1002, "new data frame inside a fragmented message")
+            if rsv & ~self._rsv_allowed:
+                raise ProtocolError(1002, "RSV bit set with no extension negotiated")
+        else:
+            raise ProtocolError(1002, f"reserved opcode {opcode}")
+
+    def _check_second(self, second: int) -> None:
+        if second & 0x80:
+            if self._client:
+                raise ProtocolError(1002, "masked frame from the server")
+        elif not self._client:
+            raise ProtocolError(1002, "unmasked frame from the client")
+
+    def _parse(self, data: bytes) -> None:
+        pos = 0
+        if self._state == _STATE_PAYLOAD:
+            pos = self._continue_payload(data)
+            if self._state == _STATE_PAYLOAD:
+                return
+        elif self._tail:
+            data = self._tail + data
+            self._tail = _EMPTY
+        buf: bytes = data
+        p = buf  # indexed as unsigned char * in the compiled build
+        n = len(buf)
+        while pos < n:
+            first = p[pos]
+            self._check_first(first)
+            if n - pos < 2:
+                break
+            second = p[pos + 1]
+            self._check_second(second)
+            opcode = first & 0x0F
+            length = second & 0x7F
+            head = 2
+            if length == 126:
+                head = 4
+            elif length == 127:
+                head = 10
+            masked = second & 0x80
+            if masked:
+                head += 4
+            if n - pos < head:
+                break
+            if length == 126:
+                length = (p[pos + 2] << 8) | p[pos + 3]
+                if length < 126 and self._strict:
+                    raise ProtocolError(1002, "length not encoded in the fewest bytes")
+            elif length == 127:
+                if p[pos + 2] & 0x80:
+                    raise ProtocolError(1002, "64-bit length with the top bit set")
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                if length < 65536 and self._strict:
+                    raise ProtocolError(1002, "length not encoded in the fewest bytes")
+            if opcode >= 8:
+                if length > 125:
+                    raise ProtocolError(1002, "control frame payload over 125 bytes")
+            elif self._max_frame >= 0 and length > self._max_frame:
+                raise MessageTooBig(
+                    1009, f"frame of {length} bytes over the limit of {self._max_frame}"
+                )
+            fin = (first & 0x80) != 0
+            self._on_header(fin, opcode, length)
+            if opcode < 8:
+                self._in_message = not fin
+            start = pos + head
+            if length <= n - start:
+                end = start + length
+                if masked:
+                    payload = unmask_slice(buf, start, end, buf, start - 4, 0)
+                else:
+                    payload = buf[start:end]
+                self._on_frame(fin, (first >> 4) & 0x07, opcode, payload)
+                pos = end
+                continue
+            # The payload goes on past this chunk.
+            self._fin = fin
+            self._rsv = (first >> 4) & 0x07
+            self._opcode = opcode
+            self._masked = masked != 0
+            self._key = buf[start - 4 : start] if masked else _EMPTY
+            self._remaining = length
+            self._received = 0
+            self._state = _STATE_PAYLOAD
+            self._continue_payload_from(buf, start)
+            return
+        if pos < n:
+            self._tail = buf[pos:]
+
+    def _continue_payload(self, data: bytes) -> int:
+        """Take what belongs to the frame in progress; return where it ended."""
+        return self._continue_payload_from(data, 0)
+
+    def _continue_payload_from(self, data: bytes, start: int) -> int:
+        n = len(data)
+        take = n - start
+        if take > self._remaining:
+            take = self._remaining
+        end = start + take
+        if self._masked:
+            piece = unmask_slice(data, start, end, self._key, 0, self._received)
+        elif start == 0 and end == n:
+            piece = data
+        else:
+            piece = data[start:end]
+        self._received += take
+        self._remaining -= take
+        last = self._remaining == 0
+        if last:
+            self._state = _STATE_HEADER
+        if take or last:
+            self._on_piece(self._opcode, piece, last)
+        return end
+
+
+class FrameParser(_FrameReader):
+    """Split a byte stream into frames, enforcing every per-frame rule.
+
+    ``feed(data)`` takes any chunking of the stream (one byte at a time
+    included) and returns the frames it completed. ``client=True`` is the
+    client side: frames must arrive unmasked. ``max_frame_size`` (bytes,
+    ``None`` for no limit) is checked from the header. ``rsv_allowed`` is a
+    mask of the RSV bits a negotiated extension may set on the first frame of
+    a message (RSV1 = 4, RSV2 = 2, RSV3 = 1). ``strict=False`` accepts
+    lengths not encoded in the fewest bytes.
+
+    A rule break raises ``ProtocolError`` carrying its close code; frames
+    completed earlier in the same call ride on it as ``.events``. After a
+    break the parser stays failed.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: bool = False,
+        max_frame_size: Optional[int] = DEFAULT_MAX_SIZE,
+        rsv_allowed: int = 0,
+        strict: bool = True,
+    ) -> None:
+        _FrameReader.__init__(self, client, max_frame_size, rsv_allowed, strict)
+        self._pieces: List[bytes] = []
+
+    def _on_frame(self, fin: bool, rsv: int, opcode: int, payload: bytes) -> None:
+        self._events.append(_new_frame(fin, rsv, opcode, payload))
+
+    def _on_piece(self, opcode: int, piece: bytes, last: bool) -> None:
+        if not last:
+            self._pieces.append(piece)
+            return
+        if self._pieces:
+            self._pieces.append(piece)
+            payload = _EMPTY.join(self._pieces)
+            self._pieces = []
+        else:
+            payload = piece
+        self._events.append(_new_frame(self._fin, self._rsv, opcode, payload))
+
+
+class MessageReader(_FrameReader):
+    """Turn a byte stream into messages and control events.
+
+    ``feed(data)`` returns ``Message(opcode, data)`` (``str`` for text,
+    ``bytes`` for binary), ``Ping(payload)``, ``Pong(payload)`` and
+    ``Close(code, reason)`` events, in order. Fragments are assembled, with
+    control frames between them delivered where they came. Text is validated
+    as it arrives, a frame still in pieces included: invalid UTF-8 raises
+    ``InvalidUTF8`` (1007) at the chunk holding the first bad byte.
+    ``max_message_size`` (bytes, ``None`` for no limit) is checked from each
+    frame header, before the payload is buffered (``MessageTooBig``, 1009).
+    """
+
+    def __init__(
+        self,
+        *,
+        client: bool = False,
+        max_message_size: Optional[int] = DEFAULT_MAX_SIZE,
+        max_frame_size: Optional[int] = None,
+        strict: bool = True,
+    ) -> None:
+        _FrameReader.__init__(self, client, max_frame_size, 0, strict)
+        self._max_message = _check_limit(max_message_size, "max_message_size")
+        self._message_opcode = 0
+        self._message_size = 0
+        self._parts: List[bytes] = []
+        self._control: List[bytes] = []
+        self._utf8_state = 0
+
+    def _on_header(self, fin: bool, opcode: int, length: int) -> None:
+        if opcode >= 8:
+            return
+        if opcode != OP_CONTINUATION:
+            self._message_opcode = opcode
+            self._message_size = 0
+            self._utf8_state = 0
+        if self._max_message >= 0:
+            # Compared by subtraction: the sum of two huge lengths could overflow.
+            if length > self._max_message - self._message_size:
+                raise MessageTooBig(
+                    1009,
+                    f"message of {self._message_size + length} bytes or more"
+                    f" over the limit of {self._max_message}",
+                )
+            self._message_size += length
+
+    def _on_frame(self, fin: bool, rsv: int, opcode: int, payload: bytes) -> None:
+        if opcode >= 8:
+            self._control_event(opcode, payload)
+            return
+        if fin and opcode != OP_CONTINUATION:
+            # A whole message in one frame: the decoder validates as it decodes.
+            if opcode == OP_TEXT:
+                try:
+                    text = payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise InvalidUTF8(1007, "invalid UTF-8 in a text message") from None
+                self._events.append(_new_message(OP_TEXT, text))
+            else:
+                self._events.append(_new_message(OP_BINARY, payload))
+            return
+        self._data_piece(payload, fin)
+
+    def _on_piece(self, opcode: int, piece: bytes, last: bool) -> None:
+        if opcode >= 8:
+            if not last:
+                self._control.append(piece)
+                return
+            if self._control:
+                self._control.append(piece)
+                piece = _EMPTY.join(self._control)
+                self._control = []
+            self._control_event(opcode, piece)
+            return
+        self._data_piece(piece, last and self._fin)
+
+    def _data_piece(self, piece: bytes, final: bool) -> None:
+        """Add payload bytes to the open message; ``final`` ends it."""
+        if self._message_opcode == OP_TEXT and piece:
+            state = utf8_feed(self._utf8_state, piece, 0, len(piece))
+            if state < 0:
+                raise InvalidUTF8(1007, "invalid UTF-8 in a text message")
+            self._utf8_state = state
+        if not final:
+            if piece:
+                self._parts.append(piece)
+            return
+        if self._parts:
+            if piece:
+                self._parts.append(piece)
+            data = _EMPTY.join(self._parts)
+            self._parts = []
+        else:
+            data = piece
+        if self._message_opcode == OP_TEXT:
+            if self._utf8_state != 0:
+                raise InvalidUTF8(1007, "text message ends inside a UTF-8 sequence")
+            self._events.append(_new_message(OP_TEXT, data.decode("utf-8")))
+        else:
+            self._events.append(_new_message(OP_BINARY, data))
+
+    def _control_event(self, opcode: int, payload: bytes) -> None:
+        if opcode == OP_PING:
+            event = Ping.__new__(Ping)
+            event.payload = payload
+            self._events.append(event)
+        elif opcode == OP_PONG:
+            event = Pong.__new__(Pong)
+            event.payload = payload
+            self._events.append(event)
+        else:
+            code, reason = parse_close(payload)
+            event = Close.__new__(Close)
+            event.code = code
+            event.reason = reason
+            self._events.append(event)

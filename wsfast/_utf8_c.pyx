@@ -1,0 +1,133 @@
+# cython: language_level=3, freethreading_compatible=True
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""Strict UTF-8 validation (RFC 3629), compiled.
+
+The kernel (see _kernels/utf8.h) is a vectorised validator chosen at run time
+for the CPU, with a scalar DFA that pins down exact failure positions.
+"""
+
+from cpython.buffer cimport PyBUF_FULL_RO, PyBUF_SIMPLE, PyBuffer_Release, PyBuffer_ToContiguous, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from libc.stdint cimport uint32_t
+from libc.stddef cimport ptrdiff_t
+
+cdef extern from "_kernels/utf8.h":
+    const uint32_t WSFAST_UTF8_ACCEPT
+    const uint32_t WSFAST_UTF8_REJECT
+    ptrdiff_t wsfast_utf8_validate(const unsigned char *p, size_t length, uint32_t *state) nogil
+    int wsfast_utf8_select(int max_level)
+    const char *wsfast_utf8_kernel()
+
+cdef enum:
+    # Calls at least this large release the GIL while the kernel runs.
+    NOGIL_FROM = 65536
+
+
+def select_kernel(int max_level=-1):
+    """Choose the best kernel at or below ``max_level`` (-1: no cap)."""
+    wsfast_utf8_select(max_level)
+    return wsfast_utf8_kernel().decode("ascii")
+
+
+def kernel():
+    return wsfast_utf8_kernel().decode("ascii")
+
+
+cdef inline ptrdiff_t _run(const unsigned char *p, Py_ssize_t n, uint32_t *state, bint may_release) noexcept:
+    cdef ptrdiff_t bad
+    if may_release and n >= NOGIL_FROM:
+        with nogil:
+            bad = wsfast_utf8_validate(p, <size_t>n, state)
+        return bad
+    return wsfast_utf8_validate(p, <size_t>n, state)
+
+
+cdef ptrdiff_t _validate_object(object data, uint32_t *state) except -2:
+    """Validate any bytes-like object: -1 when valid, else the bad index."""
+    cdef Py_buffer view
+    cdef bytes copy
+    if type(data) is bytes:
+        return _run(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), state, True)
+    if isinstance(data, str) or data is None:
+        raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}")
+    if type(data) is bytearray and PyByteArray_GET_SIZE(data) < NOGIL_FROM:
+        return _run(<const unsigned char *>PyByteArray_AS_STRING(data), PyByteArray_GET_SIZE(data), state, False)
+    try:
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    except (TypeError, BufferError):
+        pass
+    else:
+        try:
+            return _run(<const unsigned char *>view.buf, view.len, state, True)
+        finally:
+            PyBuffer_Release(&view)
+    try:
+        PyObject_GetBuffer(data, &view, PyBUF_FULL_RO)
+    except (TypeError, BufferError):
+        raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}") from None
+    try:
+        copy = PyBytes_FromStringAndSize(NULL, view.len)
+        PyBuffer_ToContiguous(PyBytes_AS_STRING(copy), &view, view.len, b'C')
+    finally:
+        PyBuffer_Release(&view)
+    return _run(<const unsigned char *>PyBytes_AS_STRING(copy), PyBytes_GET_SIZE(copy), state, True)
+
+
+def validate_utf8(data):
+    """True when ``data`` is complete, strictly valid UTF-8."""
+    cdef uint32_t state = WSFAST_UTF8_ACCEPT
+    return _validate_object(data, &state) < 0 and state == WSFAST_UTF8_ACCEPT
+
+
+cdef class Utf8Validator:
+    """Incremental validator with the result tuple of wsaccel and autobahn.
+
+    ``validate(chunk)`` returns ``(valid, ends_on_codepoint, current_index,
+    total_index)``. On failure both indexes point at the first byte that
+    cannot continue a valid sequence (within the chunk, and within the whole
+    stream), on the very chunk that makes the stream invalid. A failed
+    validator stays failed until ``reset()``.
+    """
+
+    cdef uint32_t _state
+    cdef bint _failed
+    cdef Py_ssize_t _index
+
+    def __init__(self):
+        self._state = WSFAST_UTF8_ACCEPT
+        self._failed = False
+        self._index = 0
+
+    def reset(self):
+        self._state = WSFAST_UTF8_ACCEPT
+        self._failed = False
+        self._index = 0
+
+    def validate(self, data):
+        cdef ptrdiff_t bad
+        cdef Py_ssize_t n
+        if self._failed:
+            if isinstance(data, str) or data is None:
+                raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}")
+            return False, False, 0, self._index
+        bad = _validate_object(data, &self._state)
+        if bad >= 0:
+            self._failed = True
+            self._index += bad
+            return False, False, bad, self._index
+        n = len(data) if type(data) is not bytes else PyBytes_GET_SIZE(data)
+        if type(data) is not bytes and type(data) is not bytearray:
+            n = memoryview(data).nbytes
+        self._index += n
+        return True, self._state == WSFAST_UTF8_ACCEPT, n, self._index
+
+
+cpdef Py_ssize_t utf8_feed(Py_ssize_t state, bytes buf, Py_ssize_t start, Py_ssize_t end) noexcept:
+    cdef uint32_t s = <uint32_t>state
+    if end <= start:
+        return state
+    cdef ptrdiff_t bad = _run(<const unsigned char *>PyBytes_AS_STRING(buf) + start, end - start, &s, True)
+    if bad >= 0:
+        return -1 - bad
+    return s
