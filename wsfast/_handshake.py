@@ -58,8 +58,12 @@ MAX_HEADERS = 100
 
 _T = TypeVar("_T")
 _Text = Union[str, bytes]
+# Mapping keys are invariant, so str- and bytes-keyed dicts need their own arm.
 HeadersLike = Union[
-    "Headers", Mapping[_Text, _Text], Iterable[Tuple[_Text, _Text]]
+    "Headers",
+    Mapping[str, _Text],
+    Mapping[bytes, _Text],
+    Iterable[Tuple[_Text, _Text]],
 ]
 
 # RFC 7230 §3.2.6 tchar.
@@ -71,6 +75,9 @@ _REQUEST_LINE = re.compile(
 )
 _STATUS_LINE = re.compile(r"HTTP/([0-9])\.([0-9]) ([0-9]{3})(?: (.*))?", re.S)
 _BASE64_KEY = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+# Visible ASCII only: what a Host value and an origin-form target may hold.
+_HOST = re.compile(r"[\x21-\x7e]+")
+_PATH = re.compile(r"/[\x21-\x7e]*")
 
 
 class HandshakeError(ValueError):
@@ -116,11 +123,14 @@ def _pairs(items: Any) -> List[Tuple[str, str]]:
     result: List[Tuple[str, str]] = []
     for pair in source:
         # A two-character str would unpack into a "pair": refuse it.
-        if isinstance(pair, (str, bytes)) or len(pair) != 2:
+        if isinstance(pair, (str, bytes, bytearray)):
+            raise TypeError(f"headers must be (name, value) pairs, got {pair!r}")
+        try:
+            name, value = pair
+        except (TypeError, ValueError):
             raise TypeError(
                 f"headers must be (name, value) pairs, got {pair!r}"
-            )
-        name, value = pair
+            ) from None
         result.append((_text(name, "header name"), _text(value, "header value")))
     return result
 
@@ -469,16 +479,15 @@ def check_response(
 # building
 
 
-def _check_value(name: str, value: str) -> None:
+def _check_value(what: str, value: str) -> None:
     if "\r" in value or "\n" in value:
         raise ValueError(
-            f"value of header {name!r} contains CR or LF, which would inject "
-            f"headers: {value!r}"
+            f"{what} contains CR or LF, which would inject headers: {value!r}"
         )
     if not _FIELD_VALUE.fullmatch(value):
         raise ValueError(
-            f"value of header {name!r} contains a control character or a "
-            f"character outside Latin-1: {value!r}"
+            f"{what} contains a control character or a character outside "
+            f"Latin-1: {value!r}"
         )
 
 
@@ -488,22 +497,25 @@ def _render(
     extra: Optional[HeadersLike],
     builder: str,
 ) -> bytes:
+    fixed = _pairs(fixed)
+    extra_pairs = _pairs(extra) if extra is not None else []
     written = {name.lower() for name, _ in fixed}
+    for name, _ in extra_pairs:
+        # A second Content-Length or Upgrade would make the message ambiguous.
+        if name.lower() in written:
+            raise ValueError(
+                f"extra_headers must not set {name!r}: {builder} writes it"
+            )
     lines = [first_line]
-    for name, value in fixed + (_pairs(extra) if extra is not None else []):
+    for name, value in fixed + extra_pairs:
         if "\r" in name or "\n" in name:
             raise ValueError(
                 f"header name {name!r} contains CR or LF, which would inject headers"
             )
         if not _TOKEN.fullmatch(name):
             raise ValueError(f"header name {name!r} is not a valid HTTP token")
-        _check_value(name, value)
+        _check_value(f"value of header {name!r}", value)
         lines.append(f"{name}: {value}")
-    for name, _ in _pairs(extra) if extra is not None else []:
-        if name.lower() in written:
-            raise ValueError(
-                f"extra_headers must not set {name!r}: {builder} writes it"
-            )
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
@@ -560,9 +572,9 @@ def build_request(
     ``host`` is the Host value (``"example.com:8080"``), ``path`` the
     resource name with its query. ``key`` defaults to :func:`generate_key`.
     """
-    if not isinstance(host, str) or not host or not _TOKEN_HOST.fullmatch(host):
+    if not isinstance(host, str) or not host or not _HOST.fullmatch(host):
         raise ValueError(f"host {host!r} is not a valid Host header value")
-    if not isinstance(path, str) or not _TOKEN_PATH.fullmatch(path):
+    if not isinstance(path, str) or not _PATH.fullmatch(path):
         raise ValueError(
             f"path {path!r} must start with '/' and contain no spaces or "
             "control characters"
@@ -589,18 +601,6 @@ def build_request(
     if origin is not None:
         fixed.append(("Origin", origin))
     return _render(f"GET {path} HTTP/1.1", fixed, extra_headers, "build_request"), key
-
-
-_TOKEN_HOST = re.compile(r"[\x21-\x7e]+")
-_TOKEN_PATH = re.compile(r"/[\x21-\x7e]*")
-
-_REASONS = {
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    426: "Upgrade Required",
-}
 
 
 def reject_response(

@@ -285,3 +285,12 @@ cpdef bytes build_frame(int first, bytes payload, bytes key):
     else:
         memcpy(dst + head, PyBytes_AS_STRING(payload), n)
     return out
+
+
+cdef extern from "_kernels/cpu.h":
+    const char *wsfast_cpu_features_c "wsfast_cpu_features"()
+
+
+def cpu_features():
+    """CPU features the kernels can use on this machine, space-separated."""
+    return wsfast_cpu_features_c().decode("ascii")

@@ -114,8 +114,10 @@ def utf8_feed(state: int, buf: bytes, start: int, end: int) -> int:
             try:
                 chunk.decode("utf-8")
             except UnicodeDecodeError as exc:
-                # exc.start is a code point boundary: the DFA finds the exact byte from there.
-                bad = _dfa(ACCEPT, buf, pos + exc.start, tail)
+                # exc.start is a code point boundary: the DFA finds the exact
+                # byte from there. It may lie past `tail`: a sequence cut short
+                # just before it breaks on the lead byte that starts the tail.
+                bad = _dfa(ACCEPT, buf, pos + exc.start, end)
                 if bad < 0:
                     return bad - (pos + exc.start - start)
                 raise AssertionError("decoder and DFA disagree") from exc  # pragma: no cover
