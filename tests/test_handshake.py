@@ -595,6 +595,11 @@ def test_obsolete_line_folding_is_named() -> None:
     assert info.value.header is None
 
 
+def test_bare_lf_head_is_named() -> None:
+    with pytest.raises(HandshakeError, match="bare LF"):
+        parse_request(b"GET / HTTP/1.1\nHost: x\n\n")
+
+
 def test_missing_blank_line_message() -> None:
     with pytest.raises(HandshakeError, match="blank line"):
         parse_request(b"GET / HTTP/1.1\r\nHost: x\r\n")

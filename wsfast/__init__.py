@@ -53,7 +53,8 @@ parse_close = _api.parse_close
 def kernels() -> Dict[str, str]:
     """The machine-code path in use per hot path, e.g.
     ``{"mask": "avx512", "utf8": "avx2"}``; ``"python"`` on the fallback."""
-    return _api.kernels()
+    kernels: Dict[str, str] = _api.kernels()
+    return kernels
 
 
 __all__ = [

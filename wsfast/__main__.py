@@ -46,10 +46,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if command == "bench":
         from ._bench.cli import main as bench_main
 
-        return bench_main(rest)
+        return int(bench_main(rest))
     from ._echo import main as echo_main
 
-    return echo_main(rest)
+    return int(echo_main(rest))
 
 
 if __name__ == "__main__":

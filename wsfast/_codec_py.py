@@ -87,16 +87,9 @@ class Frame:
         )
 
     def __eq__(self, other: object) -> bool:
-        if not hasattr(other, "payload") or not hasattr(other, "rsv3"):
+        if type(other).__name__ != "Frame":
             return NotImplemented
-        return (
-            self.fin == other.fin  # type: ignore[attr-defined]
-            and self.rsv1 == other.rsv1  # type: ignore[attr-defined]
-            and self.rsv2 == other.rsv2  # type: ignore[attr-defined]
-            and self.rsv3 == other.rsv3
-            and self.opcode == other.opcode  # type: ignore[attr-defined]
-            and self.payload == other.payload
-        )
+        return _same(self, other, ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload"))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -116,7 +109,7 @@ class Message:
     def __eq__(self, other: object) -> bool:
         if type(other).__name__ != "Message":
             return NotImplemented
-        return self.opcode == other.opcode and self.data == other.data  # type: ignore[attr-defined]
+        return _same(self, other, ("opcode", "data"))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -135,7 +128,7 @@ class Ping:
     def __eq__(self, other: object) -> bool:
         if type(other).__name__ != "Ping":
             return NotImplemented
-        return self.payload == other.payload  # type: ignore[attr-defined]
+        return _same(self, other, ("payload",))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -154,7 +147,7 @@ class Pong:
     def __eq__(self, other: object) -> bool:
         if type(other).__name__ != "Pong":
             return NotImplemented
-        return self.payload == other.payload  # type: ignore[attr-defined]
+        return _same(self, other, ("payload",))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -174,9 +167,14 @@ class Close:
     def __eq__(self, other: object) -> bool:
         if type(other).__name__ != "Close":
             return NotImplemented
-        return self.code == other.code and self.reason == other.reason  # type: ignore[attr-defined]
+        return _same(self, other, ("code", "reason"))
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _same(a: object, b: object, names: Tuple[str, ...]) -> bool:
+    """Field-wise equality; events of the two backends compare equal."""
+    return all(getattr(a, name) == getattr(b, name) for name in names)
 
 
 def _short(data: Union[str, bytes]) -> str:
@@ -200,7 +198,7 @@ def _new_frame(fin: bool, rsv: int, opcode: int, payload: bytes) -> Frame:
     return frame
 
 
-def _new_message(opcode: int, data: object) -> Message:
+def _new_message(opcode: int, data: Union[str, bytes]) -> Message:
     message = Message.__new__(Message)
     message.opcode = OPCODES[opcode]
     message.data = data
@@ -706,16 +704,16 @@ class MessageReader(_FrameReader):
 
     def _control_event(self, opcode: int, payload: bytes) -> None:
         if opcode == OP_PING:
-            event = Ping.__new__(Ping)
-            event.payload = payload
-            self._events.append(event)
+            ping = Ping.__new__(Ping)
+            ping.payload = payload
+            self._events.append(ping)
         elif opcode == OP_PONG:
-            event = Pong.__new__(Pong)
-            event.payload = payload
-            self._events.append(event)
+            pong = Pong.__new__(Pong)
+            pong.payload = payload
+            self._events.append(pong)
         else:
             code, reason = parse_close(payload)
-            event = Close.__new__(Close)
-            event.code = code
-            event.reason = reason
-            self._events.append(event)
+            close = Close.__new__(Close)
+            close.code = code
+            close.reason = reason
+            self._events.append(close)

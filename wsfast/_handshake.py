@@ -258,7 +258,11 @@ def _key_problem(key: str) -> Optional[str]:
 def _split_head(data: object, what: str) -> Tuple[str, List[str]]:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
-    buf = bytes(data)
+    # Only the head matters; trailing frame data may be large, so don't copy it.
+    if isinstance(data, memoryview):
+        buf = bytes(data)[:MAX_HEAD_SIZE]
+    else:
+        buf = bytes(data[:MAX_HEAD_SIZE])
     if not buf:
         raise HandshakeError(f"empty {what}: no {what} line and no headers")
     end = buf.find(b"\r\n\r\n", 0, MAX_HEAD_SIZE)
@@ -268,9 +272,10 @@ def _split_head(data: object, what: str) -> Tuple[str, List[str]]:
                 f"{what} head is larger than {MAX_HEAD_SIZE} bytes "
                 "(no blank line within the limit)"
             )
+        hint = "; lines must end with CRLF, not a bare LF" if b"\n\n" in buf else ""
         raise HandshakeError(
             f"{what} head is incomplete: missing the blank line (CRLF CRLF) "
-            "that ends it"
+            f"that ends it{hint}"
         )
     lines = buf[:end].decode("latin-1").split("\r\n")
     if len(lines) - 1 > MAX_HEADERS:

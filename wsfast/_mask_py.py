@@ -106,7 +106,7 @@ def mask_inplace(buf: Any, mask: Any, offset: int = 0) -> None:
             flat[:] = _xor(flat.tobytes(), _rotate(key, phase))
         elif view.ndim == 1 and view.itemsize == 1:
             # Slice assignment writes through the strides.
-            view[:] = memoryview(_xor(view.tobytes(), _rotate(key, phase))).cast(view.format)
+            view[:] = memoryview(_xor(view.tobytes(), _rotate(key, phase))).cast(view.format)  # type: ignore[call-overload]
         else:
             raise ValueError("buf must be C-contiguous or one-dimensional with 1-byte items")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any, Tuple
 
 __all__ = ["Opcode", "CloseCode", "OPCODES"]
 
@@ -40,6 +41,6 @@ class CloseCode(enum.IntEnum):
 
 #: Opcode members indexed by their value; None for reserved values. Indexing
 #: a tuple is far cheaper than calling ``Opcode(n)`` once per frame.
-OPCODES = tuple(
+OPCODES: Tuple[Any, ...] = tuple(
     Opcode(n) if n in Opcode._value2member_map_ else None for n in range(16)
 )

@@ -611,6 +611,22 @@ static inline const char *wsfast_utf8_kernel(void) {
  * of the first invalid byte and sets *state to WSFAST_UTF8_REJECT; a
  * rejected state makes every later non-empty chunk fail at index 0. */
 static inline ptrdiff_t wsfast_utf8_validate(const unsigned char *p, size_t len, uint32_t *state) {
+    /* Short ASCII chunks (close reasons, small chat/JSON frames) are common
+     * enough to answer here with overlapping word loads, before the
+     * indirect call and the kernels' vector set-up. */
+    if (len <= 32 && *state == WSFAST_UTF8_ACCEPT) {
+        uint64_t w;
+        if (len >= 16)
+            w = wsfast_load64(p) | wsfast_load64(p + 8) | wsfast_load64(p + len - 16) |
+                wsfast_load64(p + len - 8);
+        else if (len >= 8)
+            w = wsfast_load64(p) | wsfast_load64(p + len - 8);
+        else if (len >= 4)
+            w = wsfast_load32(p) | wsfast_load32(p + len - 4);
+        else
+            w = len ? (uint64_t)(p[0] | p[len >> 1] | p[len - 1]) : 0;
+        if (!(w & WSFAST_UTF8_HI8)) return -1;
+    }
     return wsfast_utf8_impl(p, len, state);
 }
 
