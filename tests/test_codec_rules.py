@@ -34,7 +34,12 @@ ROLES = [pytest.param(False, id="server"), pytest.param(True, id="client")]
 
 
 def xor(data: bytes, key: bytes) -> bytes:
-    return bytes(b ^ key[i & 3] for i, b in enumerate(data))
+    """``data`` masked with ``key`` from key position 0 (RFC 6455 §5.3)."""
+    n = len(data)
+    if n == 0:
+        return b""
+    stream = (key * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(n, "big")
 
 
 def raw_frame(
@@ -380,6 +385,23 @@ def _build_rule_cases(client: bool) -> Dict[str, Case]:
         exact=False,
         frames=[],
         events=events + [("Ping", b"between")],
+        targets=("mr",),
+        mr_kwargs={"max_message_size": 100},
+    )
+    # Three fragments of 40 against a limit of 100: the sum counts.
+    pre, frames, events = _prefix(client)
+    parts = [w(BINARY, b"a" * 40, fin=False), w(PONG, b"q"), w(CONT, b"b" * 40, fin=False)]
+    third = w(CONT, b"c" * 40)
+    before = len(pre) + sum(len(x) for x in parts)
+    cases["message-over-limit-three-fragments"] = Case(
+        stream=pre + b"".join(parts) + third + w(PING, TRAILER_PING),
+        exc=MessageTooBig,
+        code=1009,
+        bad_start=before,
+        decide=before + header_len(third) - 1,
+        exact=False,
+        frames=[],
+        events=events + [("Pong", b"q")],
         targets=("mr",),
         mr_kwargs={"max_message_size": 100},
     )
@@ -956,3 +978,59 @@ def test_errors_importable_and_shared(ws: Any) -> None:
     # Both backends raise the package's own classes.
     with pytest.raises(wsfast.ProtocolError):
         ws.FrameParser().feed(b"\x81\x00")
+
+
+@pytest.mark.parametrize("limit", [2**62, 2**63 - 1, 2**63, 2**64, 2**100])
+def test_huge_limits_behave_as_no_limit(ws: Any, limit: int) -> None:
+    """A limit beyond any 63-bit length lets every frame through, in both
+    backends alike (the pure one takes any int)."""
+    head = raw_frame(BINARY, b"", length=2**62, enc=64)
+    fp = ws.FrameParser(client=True, max_frame_size=limit)
+    assert fp.feed(head + b"abc") == []
+    mr = ws.MessageReader(client=True, max_message_size=limit, max_frame_size=limit)
+    assert mr.feed(head + b"abc") == []
+    assert feed_all(ws.MessageReader(client=True, max_message_size=limit), b"\x82\x01x") == [
+        M(BINARY, b"x")
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Staying failed, without cost
+
+
+@pytest.mark.parametrize("kind", ["fp", "mr"])
+def test_failed_parser_does_not_grow(ws: Any, kind: str) -> None:
+    """A connection that keeps feeding a failed parser (a server draining
+    the socket before it closes) must not pile up memory: each later feed()
+    raises, but nothing accumulates."""
+    parser = ws.FrameParser(client=True) if kind == "fp" else ws.MessageReader(client=True)
+    with pytest.raises(ProtocolError):
+        parser.feed(b"\x83\x00")
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for _ in range(20000):
+            try:
+                parser.feed(b"\x89\x00")
+            except ProtocolError:
+                pass
+            else:  # pragma: no cover
+                raise AssertionError("a failed parser accepted more data")
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after - before < 2**20, f"{after - before} bytes retained by 20000 failed feeds"
+
+
+@pytest.mark.parametrize("kind", ["fp", "mr"])
+def test_events_on_caught_error_are_kept(ws: Any, kind: str) -> None:
+    """The events that ride on the error a call raised stay on it when the
+    failed parser is fed again."""
+    parser = ws.FrameParser(client=True) if kind == "fp" else ws.MessageReader(client=True)
+    with pytest.raises(ProtocolError) as first:
+        parser.feed(b"\x89\x01p\x83\x00")
+    assert len(first.value.events) == 1
+    with pytest.raises(ProtocolError) as second:
+        parser.feed(b"\x89\x00")
+    assert list(second.value.events) == []
+    assert len(first.value.events) == 1, "the first error lost its events"

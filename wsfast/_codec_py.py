@@ -253,7 +253,7 @@ def encode_close(code: Optional[int] = None, reason: str = "") -> bytes:
         return _EMPTY
     if not isinstance(code, int) or isinstance(code, bool):
         raise TypeError(f"code must be an int, not {type(code).__name__}")
-    if not _close_code_valid(code):
+    if code < 1000 or code > 4999 or not _close_code_valid(code):
         raise ValueError(f"close code {code} must not be sent")
     encoded = reason.encode("utf-8")
     if len(encoded) > 123:
@@ -312,6 +312,9 @@ def encode_frame(
     elif opcode >= 8:
         raise ValueError("control frames cannot be fragmented")
     if rsv1:
+        if opcode == OP_CONTINUATION or opcode >= 8:
+            # RFC 7692 §6: only the first frame of a data message carries RSV1.
+            raise ValueError("RSV1 is only set on the first frame of a data message")
         first |= 0x40
     if opcode >= 8 and len(data) > 125:
         raise ValueError(f"control frame payload is {len(data)} bytes; the limit is 125")
@@ -344,6 +347,8 @@ def _check_limit(limit: Optional[int], what: str) -> int:
         raise TypeError(f"{what} must be an int or None, not {type(limit).__name__}")
     if limit < 0:
         raise ValueError(f"{what} must not be negative")
+    if limit >= MAX_WIRE_LENGTH:
+        return -1  # no frame can be longer: the same as no limit
     return limit
 
 
@@ -407,8 +412,9 @@ class _FrameReader:
     def feed(self, data: Any) -> List[Any]:
         """Parse ``data`` and return what it completed; see the class doc."""
         if self._error is not None:
-            self._error.events = []
-            raise self._error
+            # A fresh copy: re-raising the stored one would grow its traceback
+            # on every call and empty the events its first catcher holds.
+            raise type(self._error)(self._error.close_code, self._error.reason)
         if type(data) is bytes:
             buf = data
         else:

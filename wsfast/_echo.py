@@ -22,7 +22,7 @@ import collections
 import logging
 import signal
 import types
-from typing import Any, Deque, List, Optional, Tuple, Union
+from typing import Any, Callable, Deque, List, Optional, Set, Tuple, Union
 
 from . import _backend
 from ._errors import ProtocolError
@@ -57,6 +57,11 @@ DEFAULT_MAX_MESSAGE_SIZE = 64 * 2**20
 
 #: Seconds a peer gets to finish its opening handshake.
 HANDSHAKE_TIMEOUT = 10.0
+#: Seconds a client holds back its answer to a close frame or a rule break
+#: while the application has not read the messages that came before it.
+DEFER_LIMIT = 0.5
+#: Seconds the server keeps reading after its FIN, waiting for the peer's.
+LINGER_TIMEOUT = 2.0
 #: Seconds the client waits for the server to drop TCP after the closing
 #: handshake (RFC 6455 §7.1.1: the server closes the TCP connection first).
 CLOSE_TIMEOUT = 5.0
@@ -83,11 +88,11 @@ def _shorten(data: Any, limit: int = 60) -> str:
 def _close_payload(api: types.SimpleNamespace, code: int, reason: str) -> bytes:
     """A close payload for ``code``; 1005 (no code received) gives an empty one."""
     if code == 1005:
-        return api.encode_close()
+        return bytes(api.encode_close())
     encoded = reason.encode("utf-8")
     if len(encoded) > 123:
         reason = encoded[:123].decode("utf-8", "ignore")
-    return api.encode_close(code, reason)
+    return bytes(api.encode_close(code, reason))
 
 
 def _peer_name(transport: asyncio.BaseTransport) -> str:
@@ -116,6 +121,9 @@ class _Endpoint(asyncio.Protocol):
         #: The close code this end sent, if any.
         self.sent_close_code: Optional[int] = None
         self.closed = asyncio.get_running_loop().create_future()
+        #: Set once the stream has ended (a close frame or a break) while
+        #: the closing action is still held back; input is ignored from then.
+        self._stopped = False
         self._messages = api.Message
         self._pings = api.Ping
         self._pongs = api.Pong
@@ -128,9 +136,8 @@ class _Endpoint(asyncio.Protocol):
         self.peer = _peer_name(transport)
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
-        was_open = self.state != _CONNECTING
         self.state = _CLOSED
-        if was_open:
+        if self.reader is not None:
             clean = self.close_code != 1006
             log.info(
                 "disconnected %s: code %d%s%s",
@@ -156,7 +163,7 @@ class _Endpoint(asyncio.Protocol):
             self._feed(rest)
 
     def _feed(self, data: bytes) -> None:
-        if self.state >= _CLOSED:
+        if self.state >= _CLOSED or self._stopped:
             # Closed or failed: the peer's remaining bytes mean nothing now.
             return
         try:
@@ -219,13 +226,24 @@ class _Endpoint(asyncio.Protocol):
     def _drop(self) -> None:
         """End TCP once the closing handshake is over or the connection failed."""
         assert self.transport is not None
-        if not self.is_client:
-            self.transport.close()
-            return
-        # A client leaves closing TCP to the server (RFC 6455 §7.1.1) but
-        # does not wait for it forever.
         transport = self.transport
-        asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.close)
+        loop = asyncio.get_running_loop()
+        if self.is_client:
+            # A client leaves closing TCP to the server (RFC 6455 §7.1.1)
+            # but does not wait for it forever.
+            loop.call_later(CLOSE_TIMEOUT, transport.close)
+            return
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        # A lingering close: a FIN after the close frame, then read (and
+        # discard) until the peer's FIN. Closing a socket that still has
+        # unread input sends an RST instead, and an RST can make the peer's
+        # TCP stack drop our close frame before its application reads it, as
+        # when a peer is failed in the middle of a large frame.
+        transport.write_eof()
+        transport.resume_reading()
+        loop.call_later(LINGER_TIMEOUT, transport.close)
 
     # -- what each role does with events
 
@@ -240,21 +258,36 @@ class _ServerConnection(_Endpoint):
     """One connection of the echo server."""
 
     def __init__(
-        self, api: types.SimpleNamespace, max_message_size: Optional[int], server_header: str
+        self,
+        api: types.SimpleNamespace,
+        max_message_size: Optional[int],
+        server_header: str,
+        live: "Set[_ServerConnection]",
     ) -> None:
         super().__init__(api, max_message_size)
         self._server_header = server_header
+        self._live = live
         self._head = bytearray()
         self._timer: Optional[asyncio.TimerHandle] = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        self._live.add(self)
         self._timer = asyncio.get_running_loop().call_later(HANDSHAKE_TIMEOUT, self._handshake_timeout)
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
+        self._live.discard(self)
         if self._timer is not None:
             self._timer.cancel()
         super().connection_lost(exc)
+
+    def going_away(self) -> None:
+        """The server shuts down: close with 1001 (RFC 6455 §7.4.1)."""
+        if self.state == _OPEN:
+            self._send_close(1001, "server shutting down")
+            self.state = _CLOSED
+        if self.transport is not None:
+            self.transport.close()
 
     def _handshake_timeout(self) -> None:
         if self.state == _CONNECTING and self.transport is not None:
@@ -320,8 +353,11 @@ class _ServerConnection(_Endpoint):
 class EchoServer:
     """A running echo server: ``host``, ``port``, ``implementation``; ``close()``."""
 
-    def __init__(self, server: asyncio.AbstractServer, implementation: str) -> None:
+    def __init__(
+        self, server: asyncio.Server, implementation: str, live: "Set[_ServerConnection]"
+    ) -> None:
         self._server = server
+        self._live = live
         self.implementation = implementation
         sockname = server.sockets[0].getsockname()
         self.host: str = sockname[0]
@@ -331,7 +367,10 @@ class EchoServer:
         await self._server.serve_forever()
 
     def close(self) -> None:
+        """Stop listening and close every connection with 1001."""
         self._server.close()
+        for connection in list(self._live):
+            connection.going_away()
 
     async def wait_closed(self) -> None:
         await self._server.wait_closed()
@@ -360,11 +399,12 @@ async def serve(
     from . import __version__
 
     header = f"wsfast-echo/{__version__} ({api.IMPLEMENTATION})"
+    live: Set[_ServerConnection] = set()
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: _ServerConnection(api, max_message_size, header), host, port
+        lambda: _ServerConnection(api, max_message_size, header, live), host, port
     )
-    return EchoServer(server, api.IMPLEMENTATION)
+    return EchoServer(server, api.IMPLEMENTATION, live)
 
 
 def _load(implementation: Optional[str]) -> types.SimpleNamespace:
@@ -377,12 +417,18 @@ def _load(implementation: Optional[str]) -> types.SimpleNamespace:
 
 class ConnectionClosed(Exception):
     """The connection is closed; ``code`` and ``reason`` are what the peer
-    sent (1006 when no close frame arrived)."""
+    sent (1006 when no close frame arrived, or none yet). ``error`` is the
+    ``ProtocolError`` this end failed the connection for, if it did."""
 
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(f"connection closed: code {code}" + (f" reason {reason!r}" if reason else ""))
+    def __init__(self, code: int, reason: str, error: Optional[ProtocolError] = None) -> None:
+        if error is not None:
+            text = f"connection failed: {error}"
+        else:
+            text = f"connection closed: code {code}" + (f" reason {reason!r}" if reason else "")
+        super().__init__(text)
         self.code = code
         self.reason = reason
+        self.error = error
 
 
 class _ClientConnection(_Endpoint):
@@ -406,6 +452,10 @@ class _ClientConnection(_Endpoint):
         self._pong_waiters: List[Tuple[bytes, asyncio.Future[None]]] = []
         self._paused = False
         self._drain_waiter: Optional[asyncio.Future[None]] = None
+        self._pending: Optional[Callable[[], None]] = None
+        self._grace: Optional[asyncio.TimerHandle] = None
+        #: The rule break that failed the connection, if one did.
+        self.error: Optional[ProtocolError] = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -414,6 +464,10 @@ class _ClientConnection(_Endpoint):
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
         super().connection_lost(exc)
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        self._pending = None
         if not self.opened.done():
             self.opened.set_exception(
                 ConnectionError(f"connection lost during the handshake: {exc or 'closed by peer'}")
@@ -488,11 +542,46 @@ class _ClientConnection(_Endpoint):
                 del self._pong_waiters[: i + 1]
                 return
 
+    # The server answers events as they are parsed, but a client hands
+    # messages to an application that answers later. A close frame or a
+    # break that follows messages not yet read is therefore acted on only
+    # when the application has read them (its next ``recv()`` after that),
+    # so its answers to them still go out first. The timer is a backstop
+    # for an application that stops reading.
+
+    def _defer(self, action: Callable[[], None]) -> None:
+        self._stopped = True
+        self._pending = action
+        self._grace = asyncio.get_running_loop().call_later(DEFER_LIMIT, self.run_pending)
+
+    def run_pending(self) -> None:
+        action, self._pending = self._pending, None
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        if action is not None and self.state < _CLOSED:
+            action()
+
     def _close_received(self, code: int, reason: str) -> None:
+        if self.queue and self.state == _OPEN:
+            self.close_code = code
+            self.close_reason = reason
+            self._defer(lambda: self._close_now(code, reason))
+            return
+        self._close_now(code, reason)
+
+    def _close_now(self, code: int, reason: str) -> None:
         super()._close_received(code, reason)
         self._wake()
 
     def _fail(self, code: int, reason: str) -> None:
+        self.error = ProtocolError(code, reason)
+        if self.queue and self.state == _OPEN:
+            self._defer(lambda: self._fail_now(code, reason))
+            return
+        self._fail_now(code, reason)
+
+    def _fail_now(self, code: int, reason: str) -> None:
         super()._fail(code, reason)
         self._wake()
 
@@ -528,18 +617,32 @@ class Client:
         return self._p.sent_close_code
 
     @property
+    def error(self) -> Optional[ProtocolError]:
+        """The rule break this client failed the connection for, if any."""
+        return self._p.error
+
+    @property
     def open(self) -> bool:
         return self._p.state == _OPEN
 
     def _check_open(self) -> None:
         if self._p.state != _OPEN:
-            raise ConnectionClosed(self._p.close_code, self._p.close_reason)
+            raise ConnectionClosed(self._p.close_code, self._p.close_reason, self._p.error)
 
     async def send_frame(self, opcode: int, payload: Any, *, fin: bool = True) -> None:
-        """Send one frame as given: fragments, or anything the codec builds."""
+        """Send one frame as given: fragments, or anything the codec builds.
+
+        A close frame sent this way starts the closing handshake as
+        ``close()`` does, without checking its payload.
+        """
         self._check_open()
-        self._p._send(opcode, payload, fin)
-        await self._p.drain()
+        p = self._p
+        p._send(opcode, payload, fin)
+        if opcode == OP_CLOSE:
+            raw = bytes(payload)
+            p.sent_close_code = int.from_bytes(raw[:2], "big") if len(raw) >= 2 else 1005
+            p.state = _CLOSING
+        await p.drain()
 
     async def send_text(self, text: str) -> None:
         await self.send_frame(OP_TEXT, text)
@@ -558,13 +661,6 @@ class Client:
         for i, part in enumerate(parts):
             await self.send_frame(opcode if i == 0 else 0, part, fin=i == len(parts) - 1)
 
-    async def send_raw(self, data: bytes) -> None:
-        """Write bytes as they are, for tests that break the protocol on purpose."""
-        self._check_open()
-        assert self._p.transport is not None
-        self._p.transport.write(data)
-        await self._p.drain()
-
     async def ping(self, payload: bytes = b"", timeout: Optional[float] = 10.0) -> None:
         """Send a ping and wait for its pong."""
         self._check_open()
@@ -579,21 +675,25 @@ class Client:
         while True:
             if p.queue:
                 return p.queue.popleft()
+            p.run_pending()
             if p.state == _CLOSED:
-                raise ConnectionClosed(p.close_code, p.close_reason)
+                raise ConnectionClosed(p.close_code, p.close_reason, p.error)
             p._waiter = asyncio.get_running_loop().create_future()
             try:
                 await p._waiter
             finally:
                 p._waiter = None
 
-    async def close(self, code: Optional[int] = 1000, reason: str = "", timeout: float = CLOSE_TIMEOUT) -> Tuple[int, str]:
+    async def close(
+        self, code: Optional[int] = 1000, reason: str = "", timeout: float = CLOSE_TIMEOUT
+    ) -> Tuple[int, str]:
         """Run the closing handshake; returns the peer's ``(code, reason)``.
 
         ``code=None`` sends an empty close frame. Waits for the server to
         drop TCP (it should, RFC 6455 §7.1.1), at most ``timeout`` seconds.
         """
         p = self._p
+        p.run_pending()
         if p.state == _OPEN:
             payload = p.api.encode_close(code, reason) if code is not None else p.api.encode_close()
             p._send(OP_CLOSE, payload)
@@ -621,7 +721,10 @@ class Client:
     async def __aexit__(self, *exc: Any) -> None:
         if self._p.state == _OPEN:
             await self.close()
-        else:
+            return
+        try:
+            await asyncio.wait_for(self.wait_closed(), CLOSE_TIMEOUT)
+        except asyncio.TimeoutError:
             self.abort()
 
 
@@ -649,6 +752,8 @@ async def connect(
     try:
         await asyncio.wait_for(asyncio.shield(protocol.opened), timeout)
     except BaseException:
+        # Nobody will await the handshake's outcome any more.
+        protocol.opened.cancel()
         transport.abort()
         raise
     return Client(protocol)
@@ -664,7 +769,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Run a WebSocket echo server built on the wsfast codec.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=9001, help="port to bind, 0 for any (default: %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=9001, help="port to bind, 0 for any (default: %(default)s)"
+    )
     parser.add_argument(
         "--implementation",
         choices=_backend.IMPLEMENTATIONS,
@@ -689,17 +796,24 @@ async def _run(args: argparse.Namespace) -> None:
         max_message_size=args.max_message_size,
     )
     host = f"[{server.host}]" if ":" in server.host else server.host
-    log.warning("echo server (%s backend) listening on ws://%s:%d/", server.implementation, host, server.port)
+    log.info(
+        "echo server (%s backend) listening on ws://%s:%d/", server.implementation, host, server.port
+    )
     loop = asyncio.get_running_loop()
-    stop = loop.create_future()
+    stop: "asyncio.Future[None]" = loop.create_future()
+
+    def request_stop() -> None:
+        if not stop.done():
+            stop.set_result(None)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+            loop.add_signal_handler(sig, request_stop)
         except (NotImplementedError, RuntimeError):
             pass
     async with server:
         await stop
-    log.warning("echo server stopped")
+    log.info("echo server stopped")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

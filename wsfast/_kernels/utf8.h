@@ -92,6 +92,21 @@ static const uint64_t wsfast_utf8_dfa_rows[256] = {
     WSFAST_UTF8_X2(WSFAST_UTF8_RBAD), WSFAST_UTF8_RBAD                   /* FD..FF */
 };
 
+#undef WSFAST_UTF8_ROW
+#undef WSFAST_UTF8_R
+#undef WSFAST_UTF8_LEAD
+#undef WSFAST_UTF8_RASC
+#undef WSFAST_UTF8_RBAD
+#undef WSFAST_UTF8_R80
+#undef WSFAST_UTF8_R90
+#undef WSFAST_UTF8_RA0
+#undef WSFAST_UTF8_X2
+#undef WSFAST_UTF8_X4
+#undef WSFAST_UTF8_X8
+#undef WSFAST_UTF8_X16
+#undef WSFAST_UTF8_X32
+#undef WSFAST_UTF8_X64
+
 #define WSFAST_UTF8_HI8 0x8080808080808080ULL
 
 /* One DFA step. The shift count is masked to six bits, which x86 and ARM
@@ -252,11 +267,12 @@ static const unsigned char wsfast_utf8_incomplete_max[64] = {
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
     0xF0 - 1, 0xE0 - 1, 0xC0 - 1};
 
-/* Byte shuffle that moves the last k bytes of a 16-byte load to the front and
- * zeroes the rest: indices from (this + 16 - k). Used for the final partial
- * block so nothing is read past the end and no store/reload is needed
- * (a 32-byte load from two fresh 16-byte stores stalls store forwarding).
- * The lane index for masking the valid lanes follows it. */
+/* The final partial block of k < 16 bytes is read as the 16 bytes ending at
+ * len (never past the end), then shuffled with indices taken from
+ * (tail_shuf + 16 - k): the k real bytes move to the front and the rest
+ * become zero. Copying to a stack buffer instead would cost a failed store
+ * forward on every short call. iota gives lane numbers for masking off the
+ * padding lanes. */
 static const unsigned char wsfast_utf8_tail_shuf[32] = {
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
     0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
@@ -266,7 +282,21 @@ static const unsigned char wsfast_utf8_iota[32] = {
     16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 #endif
 
+#undef WSFAST_UTF8_TOO_SHORT
+#undef WSFAST_UTF8_TOO_LONG
+#undef WSFAST_UTF8_OVERLONG_3
+#undef WSFAST_UTF8_TOO_LARGE
+#undef WSFAST_UTF8_SURROGATE
+#undef WSFAST_UTF8_OVERLONG_2
+#undef WSFAST_UTF8_TOO_LARGE_1000
+#undef WSFAST_UTF8_OVERLONG_4
+#undef WSFAST_UTF8_TWO_CONTS
+#undef WSFAST_UTF8_CARRY
+
 #if defined(WSFAST_HAVE_X86_SIMD)
+
+#define WSFAST_UTF8_LD16(ptr) _mm_loadu_si128((const __m128i *)(const void *)(ptr))
+#define WSFAST_UTF8_LD32(ptr) _mm256_loadu_si256((const __m256i *)(const void *)(ptr))
 
 static inline unsigned wsfast_utf8_ctz32(uint32_t x) {
 #if defined(WSFAST_MSVC_X86)
@@ -278,21 +308,30 @@ static inline unsigned wsfast_utf8_ctz32(uint32_t x) {
 #endif
 }
 
-/* Level 1: SSE2 skips ASCII 16 bytes at a time; the DFA handles the rest. */
+/* Level 1: SSE2 skips ASCII (64, then 16 bytes per step); the DFA handles
+ * everything from the first non-ASCII byte of a 16-byte block. */
 static ptrdiff_t wsfast_utf8_sse2(const unsigned char *p, size_t len, uint32_t *state) {
     size_t i = 0, end;
     ptrdiff_t r = wsfast_utf8_resume(p, 0, len, state, &i);
     if (r != -2) return r;
     for (;;) {
         unsigned m = 0;
+        while (len - i >= 64) {
+            const __m128i *q = (const __m128i *)(const void *)(p + i);
+            __m128i v = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(q), _mm_loadu_si128(q + 1)),
+                                     _mm_or_si128(_mm_loadu_si128(q + 2), _mm_loadu_si128(q + 3)));
+            if (_mm_movemask_epi8(v)) break;
+            i += 64;
+        }
         while (len - i >= 16) {
-            m = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)));
+            m = (unsigned)_mm_movemask_epi8(WSFAST_UTF8_LD16(p + i));
             if (m) break;
             i += 16;
         }
         if (len - i < 16) return wsfast_utf8_dfa(p, i, len, state);
         i += wsfast_utf8_ctz32(m);
-        end = len - i > 16 ? i + 16 : len;
+        if (len - i <= 32) return wsfast_utf8_dfa(p, i, len, state);
+        end = i + 16;
         r = wsfast_utf8_dfa(p, i, end, state);
         if (r >= 0) return r;
         r = wsfast_utf8_resume(p, end, len, state, &i);
@@ -304,7 +343,7 @@ static ptrdiff_t wsfast_utf8_sse2(const unsigned char *p, size_t len, uint32_t *
 
 WSFAST_TARGET("avx2")
 static inline __m256i wsfast_utf8_avx2_bcast(const unsigned char *t) {
-    return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)t));
+    return _mm256_broadcastsi128_si256(WSFAST_UTF8_LD16(t));
 }
 
 /* Error bits for the 32 bytes of `in`, `prev` being the 32 bytes before. */
@@ -322,32 +361,62 @@ static inline __m256i wsfast_utf8_avx2_check(__m256i in, __m256i prev, __m256i t
             _mm256_shuffle_epi8(t2, _mm256_and_si256(p1, nib))),
         _mm256_shuffle_epi8(t3, _mm256_and_si256(_mm256_srli_epi16(in, 4), nib)));
     /* High bit set where the byte must be the 3rd (prev2 >= E0) or 4th
-     * (prev3 >= F0) of a sequence; it must match TWO_CONTS exactly. */
+     * (prev3 >= F0) of a sequence; it must match TWO_CONTS exactly.
+     * (-128 is the 0x80 byte without a truncating cast.) */
     __m256i must = _mm256_or_si256(_mm256_subs_epu8(p2, _mm256_set1_epi8(0xE0 - 0x80)),
                                    _mm256_subs_epu8(p3, _mm256_set1_epi8(0xF0 - 0x80)));
-    must = _mm256_and_si256(must, _mm256_set1_epi8((char)0x80));
+    must = _mm256_and_si256(must, _mm256_set1_epi8(-128));
     return _mm256_xor_si256(must, sc);
 }
 
+/* The same on 16 bytes, for short chunks: one lane-local pass has less
+ * latency than the lane-crossing 256-bit version. */
 WSFAST_TARGET("avx2")
-static ptrdiff_t wsfast_utf8_avx2(const unsigned char *p, size_t len, uint32_t *state) {
-    size_t i = 0, s;
-    ptrdiff_t r = wsfast_utf8_resume(p, 0, len, state, &i);
-    if (r != -2) return r;
-    s = i;
+static inline __m128i wsfast_utf8_avx2_check16(__m128i in, __m128i prev, __m256i t1, __m256i t2,
+                                               __m256i t3) {
+    const __m128i nib = _mm_set1_epi8(0x0F);
+    __m128i p1 = _mm_alignr_epi8(in, prev, 15);
+    __m128i p2 = _mm_alignr_epi8(in, prev, 14);
+    __m128i p3 = _mm_alignr_epi8(in, prev, 13);
+    __m128i sc = _mm_and_si128(
+        _mm_and_si128(
+            _mm_shuffle_epi8(_mm256_castsi256_si128(t1), _mm_and_si128(_mm_srli_epi16(p1, 4), nib)),
+            _mm_shuffle_epi8(_mm256_castsi256_si128(t2), _mm_and_si128(p1, nib))),
+        _mm_shuffle_epi8(_mm256_castsi256_si128(t3), _mm_and_si128(_mm_srli_epi16(in, 4), nib)));
+    __m128i must = _mm_or_si128(_mm_subs_epu8(p2, _mm_set1_epi8(0xE0 - 0x80)),
+                                _mm_subs_epu8(p3, _mm_set1_epi8(0xF0 - 0x80)));
+    must = _mm_and_si128(must, _mm_set1_epi8(-128));
+    return _mm_xor_si128(must, sc);
+}
+
+/* Every exit from vector code goes through here: compilers do not reliably
+ * emit vzeroupper before a tail call into the scalar code, and a dirty upper
+ * state slows down the SSE code of the caller on Intel CPUs. */
+WSFAST_TARGET("avx2")
+static inline ptrdiff_t wsfast_utf8_avx2_leave(const unsigned char *p, size_t s, size_t b,
+                                               size_t len, uint32_t *state) {
+    _mm256_zeroupper();
+    return wsfast_utf8_finish_from(p, s, b, len, state);
+}
+
+/* Validates p[s..len) where s is a code point boundary with state ACCEPT. */
+WSFAST_TARGET("avx2")
+static inline ptrdiff_t wsfast_utf8_avx2_run(const unsigned char *p, size_t s, size_t len,
+                                             uint32_t *state) {
+    size_t i = s;
+    /* the partial last block is read as the 16 bytes ending at len */
     if (len < 16) return wsfast_utf8_dfa(p, i, len, state);
     {
         const __m256i t1 = wsfast_utf8_avx2_bcast(wsfast_utf8_lut[0]);
         const __m256i t2 = wsfast_utf8_avx2_bcast(wsfast_utf8_lut[1]);
         const __m256i t3 = wsfast_utf8_avx2_bcast(wsfast_utf8_lut[2]);
-        const __m256i maxv =
-            _mm256_loadu_si256((const __m256i *)(const void *)(wsfast_utf8_incomplete_max + 32));
+        const __m256i maxv = WSFAST_UTF8_LD32(wsfast_utf8_incomplete_max + 32);
         __m256i prev = _mm256_setzero_si256();
         __m256i pinc = _mm256_setzero_si256();
         __m256i err;
         while (len - i >= 64) {
-            __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-            __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32));
+            __m256i a = WSFAST_UTF8_LD32(p + i);
+            __m256i b = WSFAST_UTF8_LD32(p + i + 32);
             if (!_mm256_movemask_epi8(_mm256_or_si256(a, b))) {
                 /* an ASCII block is wrong only if a sequence was left open */
                 err = pinc;
@@ -358,11 +427,11 @@ static ptrdiff_t wsfast_utf8_avx2(const unsigned char *p, size_t len, uint32_t *
                 pinc = _mm256_subs_epu8(b, maxv);
             }
             prev = b;
-            if (!_mm256_testz_si256(err, err)) return wsfast_utf8_finish_from(p, s, i, len, state);
+            if (!_mm256_testz_si256(err, err)) return wsfast_utf8_avx2_leave(p, s, i, len, state);
             i += 64;
         }
         if (len - i >= 32) {
-            __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+            __m256i a = WSFAST_UTF8_LD32(p + i);
             if (!_mm256_movemask_epi8(a)) {
                 err = pinc;
                 pinc = _mm256_setzero_si256();
@@ -371,46 +440,60 @@ static ptrdiff_t wsfast_utf8_avx2(const unsigned char *p, size_t len, uint32_t *
                 pinc = _mm256_subs_epu8(a, maxv);
             }
             prev = a;
-            if (!_mm256_testz_si256(err, err)) return wsfast_utf8_finish_from(p, s, i, len, state);
+            if (!_mm256_testz_si256(err, err)) return wsfast_utf8_avx2_leave(p, s, i, len, state);
             i += 32;
         }
         if (i < len) {
-            size_t n = len - i; /* 1..31, and len >= 16 */
-            __m128i lo, hi;
-            __m256i a;
-            if (n >= 16) {
-                lo = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-                hi = _mm_shuffle_epi8(
-                    _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16)),
-                    _mm_loadu_si128((const __m128i *)(const void *)(wsfast_utf8_tail_shuf + 32 - n)));
+            /* 1..31 bytes left. The zero padding would flag a sequence that is
+             * merely cut by the end of the chunk, so only real lanes count;
+             * pinc is nonzero only in the top three lanes, i.e. the high half. */
+            size_t n = len - i;
+            if (n <= 16) {
+                __m128i a = _mm_shuffle_epi8(WSFAST_UTF8_LD16(p + len - 16),
+                                             WSFAST_UTF8_LD16(wsfast_utf8_tail_shuf + 16 - n));
+                __m128i e;
+                if (!_mm_movemask_epi8(a)) {
+                    e = _mm256_extracti128_si256(pinc, 1);
+                } else {
+                    __m128i valid =
+                        _mm_cmpgt_epi8(_mm_set1_epi8((char)n), WSFAST_UTF8_LD16(wsfast_utf8_iota));
+                    e = wsfast_utf8_avx2_check16(a, _mm256_extracti128_si256(prev, 1), t1, t2, t3);
+                    e = _mm_and_si128(e, valid);
+                }
+                if (!_mm_testz_si128(e, e)) return wsfast_utf8_avx2_leave(p, s, i, len, state);
             } else {
-                lo = _mm_shuffle_epi8(
-                    _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16)),
-                    _mm_loadu_si128((const __m128i *)(const void *)(wsfast_utf8_tail_shuf + 16 - n)));
-                hi = _mm_setzero_si128();
+                __m128i lo = WSFAST_UTF8_LD16(p + i);
+                __m128i hi = _mm_shuffle_epi8(WSFAST_UTF8_LD16(p + len - 16),
+                                              WSFAST_UTF8_LD16(wsfast_utf8_tail_shuf + 32 - n));
+                __m256i a = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+                if (!_mm256_movemask_epi8(a)) {
+                    err = pinc;
+                } else {
+                    __m256i valid = _mm256_cmpgt_epi8(_mm256_set1_epi8((char)n),
+                                                      WSFAST_UTF8_LD32(wsfast_utf8_iota));
+                    err = _mm256_and_si256(wsfast_utf8_avx2_check(a, prev, t1, t2, t3), valid);
+                }
+                if (!_mm256_testz_si256(err, err))
+                    return wsfast_utf8_avx2_leave(p, s, i, len, state);
             }
-            a = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
-            if (!_mm256_movemask_epi8(a)) {
-                err = pinc;
-            } else {
-                /* the zero padding would flag a sequence that is merely
-                 * cut by the end of the chunk: keep the real lanes only */
-                __m256i valid = _mm256_cmpgt_epi8(
-                    _mm256_set1_epi8((char)n),
-                    _mm256_loadu_si256((const __m256i *)(const void *)wsfast_utf8_iota));
-                err = _mm256_and_si256(wsfast_utf8_avx2_check(a, prev, t1, t2, t3), valid);
-            }
-            if (!_mm256_testz_si256(err, err)) return wsfast_utf8_finish_from(p, s, i, len, state);
         }
+        return wsfast_utf8_avx2_leave(p, s, len, len, state);
     }
-    return wsfast_utf8_finish_from(p, s, len, len, state);
+}
+
+WSFAST_TARGET("avx2")
+static ptrdiff_t wsfast_utf8_avx2(const unsigned char *p, size_t len, uint32_t *state) {
+    size_t i = 0;
+    ptrdiff_t r = wsfast_utf8_resume(p, 0, len, state, &i);
+    if (r != -2) return r;
+    return wsfast_utf8_avx2_run(p, i, len, state);
 }
 
 /* ---- AVX-512 (F + BW) ---- */
 
 WSFAST_TARGET("avx512f,avx512bw")
 static inline __m512i wsfast_utf8_avx512_bcast(const unsigned char *t) {
-    return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)t));
+    return _mm512_broadcast_i32x4(WSFAST_UTF8_LD16(t));
 }
 
 WSFAST_TARGET("avx512f,avx512bw")
@@ -430,7 +513,7 @@ static inline __m512i wsfast_utf8_avx512_check(__m512i in, __m512i prev, __m512i
         _mm512_shuffle_epi8(t3, _mm512_and_si512(_mm512_srli_epi16(in, 4), nib)));
     __m512i must = _mm512_or_si512(_mm512_subs_epu8(p2, _mm512_set1_epi8(0xE0 - 0x80)),
                                    _mm512_subs_epu8(p3, _mm512_set1_epi8(0xF0 - 0x80)));
-    must = _mm512_and_si512(must, _mm512_set1_epi8((char)0x80));
+    must = _mm512_and_si512(must, _mm512_set1_epi8(-128));
     return _mm512_xor_si512(must, sc);
 }
 
@@ -440,6 +523,8 @@ static ptrdiff_t wsfast_utf8_avx512(const unsigned char *p, size_t len, uint32_t
     ptrdiff_t r = wsfast_utf8_resume(p, 0, len, state, &i);
     if (r != -2) return r;
     s = i;
+    /* AVX-512 implies AVX2 (cpu.h); below one block its set-up does not pay */
+    if (len - s < 64) return wsfast_utf8_avx2_run(p, s, len, state);
     {
         const __m512i t1 = wsfast_utf8_avx512_bcast(wsfast_utf8_lut[0]);
         const __m512i t2 = wsfast_utf8_avx512_bcast(wsfast_utf8_lut[1]);
@@ -460,7 +545,7 @@ static ptrdiff_t wsfast_utf8_avx512(const unsigned char *p, size_t len, uint32_t
                 pinc = _mm512_subs_epu8(b, maxv);
             }
             prev = b;
-            if (_mm512_test_epi8_mask(err, err)) return wsfast_utf8_finish_from(p, s, i, len, state);
+            if (_mm512_test_epi8_mask(err, err)) return wsfast_utf8_avx2_leave(p, s, i, len, state);
             i += 128;
         }
         while (i < len) {
@@ -477,12 +562,12 @@ static ptrdiff_t wsfast_utf8_avx512(const unsigned char *p, size_t len, uint32_t
                 bad = _mm512_mask_test_epi8_mask(m, err, err) != 0;
                 pinc = _mm512_subs_epu8(a, maxv);
             }
-            if (bad) return wsfast_utf8_finish_from(p, s, i, len, state);
+            if (bad) return wsfast_utf8_avx2_leave(p, s, i, len, state);
             prev = a;
             i += n >= 64 ? 64 : n;
         }
     }
-    return wsfast_utf8_finish_from(p, s, len, len, state);
+    return wsfast_utf8_avx2_leave(p, s, len, len, state);
 }
 
 #endif /* WSFAST_HAVE_X86_SIMD */
@@ -546,7 +631,9 @@ static ptrdiff_t wsfast_utf8_neon(const unsigned char *p, size_t len, uint32_t *
                 pinc = vdupq_n_u8(0);
             } else {
                 err = wsfast_utf8_neon_check(a, prev, t1, t2, t3);
-                if (n < 16) err = vandq_u8(err, vcltq_u8(vld1q_u8(wsfast_utf8_iota), vdupq_n_u8((uint8_t)n)));
+                /* lanes past the end are padding, as in the AVX2 kernel */
+                if (n < 16)
+                    err = vandq_u8(err, vcltq_u8(vld1q_u8(wsfast_utf8_iota), vdupq_n_u8((uint8_t)n)));
                 pinc = vqsubq_u8(a, maxv);
             }
             prev = a;

@@ -1,0 +1,184 @@
+"""``python -m wsfast bench``: a short real run, its JSON, and its refusals."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+from wsfast._bench import cli, runner, workloads
+
+# One repeat of about half a millisecond per candidate, inputs up to 1 MiB:
+# this checks the plumbing and every candidate's answer, not the speed.
+TINY = ["--repeat", "1", "--min-time", "0.5", "--max-size", "1MiB", "--no-progress"]
+
+RESULT_KEYS = {
+    "workload",
+    "family",
+    "candidate",
+    "kind",
+    "peer",
+    "status",
+    "check",
+    "reason",
+    "best_ns",
+    "median_ns",
+    "calls_per_repeat",
+    "repeats",
+    "bytes_per_call",
+    "items_per_call",
+    "throughput",
+    "median_throughput",
+    "throughput_unit",
+    "ratio",
+    "best_peer",
+    "note",
+}
+
+
+@pytest.fixture(scope="module")
+def mask_run(tmp_path_factory: pytest.TempPathFactory) -> Tuple[int, Dict[str, Any], str]:
+    path = tmp_path_factory.mktemp("bench") / "mask.json"
+    capture = _Capture()
+    with capture:
+        code = cli.main(["--quick", "--only", "mask", "--json", str(path), *TINY])
+    return code, json.loads(path.read_text(encoding="utf-8")), capture.text
+
+
+class _Capture:
+    """stdout of the run, for a module-scoped fixture (capsys is per test)."""
+
+    def __enter__(self) -> None:
+        import io
+
+        self._saved = sys.stdout
+        self._buffer = io.StringIO()
+        sys.stdout = self._buffer
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout = self._saved
+        self.text = self._buffer.getvalue()
+
+
+def test_quick_mask_run_succeeds(mask_run: Tuple[int, Dict[str, Any], str]) -> None:
+    code, _, _ = mask_run
+    assert code == 0
+
+
+def test_json_structure(mask_run: Tuple[int, Dict[str, Any], str]) -> None:
+    _, document, _ = mask_run
+    assert set(document) == {"meta", "results"}
+    meta = document["meta"]
+    assert set(meta) >= {"wsfast", "python", "peers", "settings"}
+    assert meta["wsfast"]["implementation"] in ("cython", "python")
+    assert isinstance(meta["wsfast"]["kernels"], dict)
+    assert set(meta["peers"]) == {"found", "missing"}
+    assert meta["settings"]["quick"] is True
+    results: List[Dict[str, Any]] = document["results"]
+    assert results
+    for result in results:
+        assert set(result) == RESULT_KEYS, result
+    names = {r["workload"] for r in results}
+    # "mask" is a prefix: both the new-bytes and the in-place families run.
+    expected = {
+        w.name
+        for w in workloads.WORKLOADS
+        if w.family in ("mask", "mask-inplace") and w.size <= workloads.MiB
+    }
+    assert names == expected
+    assert "mask/16B" in names and "mask-inplace/1MiB" in names and "mask/16MiB" not in names
+
+
+def test_every_check_passes(mask_run: Tuple[int, Dict[str, Any], str]) -> None:
+    _, document, _ = mask_run
+    failed = [
+        (r["workload"], r["candidate"], r["reason"]) for r in document["results"] if r["status"] == "failed"
+    ]
+    assert not failed
+    for result in document["results"]:
+        if result["status"] == "skipped":
+            assert result["check"] == "not run" and result["reason"]
+            assert result["best_ns"] is None
+            continue
+        assert result["status"] == "ok" and result["check"] == "passed"
+        assert 0 < result["best_ns"] <= result["median_ns"]
+        assert result["throughput"] > 0 and result["throughput_unit"] == "GB/s"
+        assert result["bytes_per_call"] == workloads.get(result["workload"]).size
+
+
+def test_wsfast_python_always_runs_and_ratios_point_at_a_peer(
+    mask_run: Tuple[int, Dict[str, Any], str],
+) -> None:
+    _, document, _ = mask_run
+    by_workload: Dict[str, List[Dict[str, Any]]] = {}
+    for result in document["results"]:
+        by_workload.setdefault(result["workload"], []).append(result)
+    for name, results in by_workload.items():
+        python = [r for r in results if r["candidate"] == "wsfast-python"]
+        assert python and python[0]["status"] == "ok", name
+        peers = [r for r in results if r["kind"] == "peer" and r["status"] == "ok"]
+        if not peers:
+            continue
+        best = min(peers, key=lambda r: r["best_ns"])
+        assert best["ratio"] == pytest.approx(1.0)
+        for result in results:
+            if result["status"] == "ok":
+                assert result["best_peer"] == best["candidate"]
+                assert result["ratio"] == pytest.approx(best["best_ns"] / result["best_ns"])
+
+
+def test_tables_are_printed(mask_run: Tuple[int, Dict[str, Any], str]) -> None:
+    _, _, text = mask_run
+    assert text.startswith("wsfast ")
+    assert "peers found:" in text
+    assert "mask/16B" in text and "mask-inplace/1MiB" in text
+    assert "best peer" in text
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # None in sys.modules makes the import fail even where matplotlib is installed.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+
+    def no_run(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("benchmarks ran although the chart cannot be drawn")
+
+    monkeypatch.setattr(runner, "run_workload", no_run)
+    target = tmp_path / "bench.png"
+    code = cli.main(["--only", "mask/16B", "--plot", str(target), *TINY])
+    assert code == 2
+    assert "matplotlib is not installed: pip install 'wsfast[plot]'" in capsys.readouterr().err
+    assert not target.exists()
+
+
+def test_unknown_workload_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--only", "no-such-family", *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-family" in err and "mask" in err
+
+
+def test_json_to_stdout_prints_only_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--quick", "--only", "build/100B-unmasked", "--json", "-", *TINY]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert {r["workload"] for r in document["results"]} == {"build/100B-unmasked"}
+
+
+def test_a_wrong_answer_is_never_timed() -> None:
+    workload = workloads.get("mask/16B")
+    honest = workload.candidate("wsfast-python")
+
+    def setup(inputs: Any) -> Any:
+        _, check = honest.setup(inputs)
+        # Fast and wrong: the candidate's own check has to catch it.
+        return (lambda: bytes(len(inputs.data))), check
+
+    result = runner.run_candidate(
+        workload, workloads.Candidate("liar", "peer", setup), runner.Settings.quick()
+    )
+    assert result.status == "failed"
+    assert result.timing is None
+    assert result.reason.startswith("check:")
