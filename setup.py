@@ -31,6 +31,8 @@ MODE = _load_env().extensions_mode()
 class OptionalBuildExt(build_ext):
     """Under ``auto`` a failed compile installs the pure-Python backend."""
 
+    failed = False
+
     def run(self):
         try:
             super().run()
@@ -38,6 +40,8 @@ class OptionalBuildExt(build_ext):
             self._fallback(exc)
 
     def build_extension(self, ext):
+        if self.failed:
+            return  # the backend loads all of its modules or none
         try:
             super().build_extension(ext)
         except Exception as exc:
@@ -46,6 +50,7 @@ class OptionalBuildExt(build_ext):
     def _fallback(self, exc):
         if MODE == "1":
             raise
+        self.failed = True
         sys.stderr.write(
             "\n*** wsfast: the C extensions could not be built ({}: {}).\n"
             "*** Installing the pure-Python backend: it works the same, only slower.\n"
