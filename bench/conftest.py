@@ -5,7 +5,8 @@ Each test module names the workload families it covers (``FAMILIES``); every
 ``--benchmark-group-by=group`` puts the peers side by side. Run with
 ``python -m pytest bench/ -p no:cacheprovider --benchmark-enable``; without
 ``--benchmark-enable`` (the project default) each candidate runs once and is
-checked, which makes a quick smoke test.
+checked, which makes a quick smoke test. ``--benchmark-disable-gc`` times with
+the collector off, as ``python -m wsfast bench`` does.
 """
 
 from __future__ import annotations

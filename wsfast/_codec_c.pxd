@@ -54,7 +54,11 @@ cdef Message _new_message(int opcode, object data)
 cdef bint _close_code_valid(long code)
 cdef bytes _as_bytes(object data, str what)
 cdef long long _check_limit(object limit, str what) except -2
-cdef bytes _fresh_key()
+@cython.locals(pos=Py_ssize_t)
+cdef Py_ssize_t _next_key_pos() except -1
+
+@cython.locals(first=int, data=bytes, key=bytes, pos=Py_ssize_t)
+cdef bytes _encode(int opcode, object payload, bint fin, bint rsv1, object mask)
 
 
 cdef class _FrameReader:

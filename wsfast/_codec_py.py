@@ -269,16 +269,20 @@ _key_pos = 0
 _KEY_BATCH = 4096
 
 
-def _fresh_key() -> bytes:
-    """Four unpredictable bytes; ``os.urandom`` is read in batches because
-    one system call per frame would cost more than building the frame."""
+def _next_key_pos() -> int:
+    """Where the next four unpredictable bytes start in ``_key_pool``.
+
+    ``os.urandom`` is read in batches: one system call per frame would cost
+    more than building the frame. The caller reads ``_key_pool`` after this
+    call, which may have replaced it.
+    """
     global _key_pool, _key_pos
     pos = _key_pos
     if pos + 4 > len(_key_pool):
         _key_pool = os.urandom(_KEY_BATCH)
         pos = 0
     _key_pos = pos + 4
-    return _key_pool[pos : pos + 4]
+    return pos
 
 
 def encode_frame(
@@ -300,6 +304,11 @@ def encode_frame(
             raise TypeError(f"opcode must be an int, not {type(opcode).__name__}")
     if opcode < 0 or opcode > 15 or OPCODES[opcode] is None:
         raise ValueError(f"invalid opcode {opcode}")
+    return _encode(opcode, payload, fin, rsv1, mask)
+
+
+def _encode(opcode: int, payload: Any, fin: bool, rsv1: bool, mask: Any) -> bytes:
+    """``encode_frame`` past the opcode check, typed in the compiled build."""
     if type(payload) is bytes:
         data = payload
     elif isinstance(payload, str):
@@ -319,13 +328,14 @@ def encode_frame(
     if opcode >= 8 and len(data) > 125:
         raise ValueError(f"control frame payload is {len(data)} bytes; the limit is 125")
     if mask is None or mask is False:
-        return build_frame(first, data, None)
+        return build_frame(first, data, None, 0)
     if mask is True:
-        return build_frame(first, data, _fresh_key())
+        pos = _next_key_pos()
+        return build_frame(first, data, _key_pool, pos)
     key = _as_bytes(mask, "mask")
     if len(key) != 4:
         raise ValueError(f"mask must be 4 bytes long, not {len(key)}")
-    return build_frame(first, data, key)
+    return build_frame(first, data, key, 0)
 
 
 def _as_bytes(data: Any, what: str) -> bytes:

@@ -253,12 +253,18 @@ cpdef bytes unmask_slice(bytes buf, Py_ssize_t start, Py_ssize_t end, bytes key,
     return out
 
 
-cpdef bytes build_frame(int first, bytes payload, bytes key):
+cpdef bytes build_frame(int first, bytes payload, bytes key_source, Py_ssize_t key_pos):
     """A whole frame in one allocation: header with the shortest length
-    encoding, then the payload, masked when ``key`` is not None."""
+    encoding, then the payload, masked with the 4 bytes at ``key_pos`` of
+    ``key_source`` when that is not None."""
     cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
     cdef Py_ssize_t head = 2 if n < 126 else (4 if n < 65536 else 10)
-    cdef bint masked = key is not None
+    cdef bint masked = key_source is not None
+    cdef const unsigned char *key = NULL
+    if masked:
+        if key_pos < 0 or key_pos + 4 > PyBytes_GET_SIZE(key_source):
+            raise ValueError("key position out of range")
+        key = <const unsigned char *>PyBytes_AS_STRING(key_source) + key_pos
     cdef unsigned char mask_bit = 0x80 if masked else 0
     cdef Py_ssize_t i
     cdef unsigned long long wide
@@ -279,9 +285,8 @@ cpdef bytes build_frame(int first, bytes payload, bytes key):
         for i in range(8):
             dst[2 + i] = <unsigned char>(wide >> (56 - 8 * i))
     if masked:
-        memcpy(dst + head - 4, PyBytes_AS_STRING(key), 4)
-        _run(<const unsigned char *>PyBytes_AS_STRING(payload), dst + head, n,
-             <const unsigned char *>PyBytes_AS_STRING(key), True)
+        memcpy(dst + head - 4, key, 4)
+        _run(<const unsigned char *>PyBytes_AS_STRING(payload), dst + head, n, key, True)
     else:
         memcpy(dst + head, PyBytes_AS_STRING(payload), n)
     return out

@@ -142,10 +142,12 @@ def unmask_slice(buf: bytes, start: int, end: int, key: bytes, key_pos: int, pha
     return _xor(buf[start:end], _rotate(k, phase & 3))
 
 
-def build_frame(first: int, payload: bytes, key: Optional[bytes]) -> bytes:
+def build_frame(first: int, payload: bytes, key_source: Optional[bytes], key_pos: int) -> bytes:
     """A whole frame: first header byte ``first``, the shortest length
-    encoding, then ``payload``, masked when ``key`` is given."""
+    encoding, then ``payload``, masked with ``key_source[key_pos:key_pos + 4]``
+    when ``key_source`` is not None."""
     n = len(payload)
+    key = None if key_source is None else key_source[key_pos : key_pos + 4]
     mask_bit = 0x80 if key is not None else 0
     if n < 126:
         header = bytes((first, mask_bit | n))

@@ -22,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
-        "--quick", action="store_true", help="3 shorter repeats per candidate instead of 7 (about a minute)"
+        "--quick", action="store_true", help="3 shorter repeats per candidate instead of 7"
     )
     parser.add_argument(
         "--only",
