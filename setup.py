@@ -77,6 +77,7 @@ def _extensions():
     extensions = [
         Extension("wsfast._mask_c", ["wsfast/_mask_c.pyx"], include_dirs=include, extra_compile_args=extra),
         Extension("wsfast._utf8_c", ["wsfast/_utf8_c.pyx"], include_dirs=include, extra_compile_args=extra),
+        Extension("wsfast._objects_c", ["wsfast/_objects_c.pyx"], extra_compile_args=extra),
         # The frame codec is one Python file, compiled with the types of _codec_c.pxd.
         Extension("wsfast._codec_c", ["wsfast/_codec_py.py"], include_dirs=include, extra_compile_args=extra),
     ]

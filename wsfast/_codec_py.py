@@ -17,6 +17,7 @@ from typing import Any, List, Optional, Tuple, Union
 
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
 from ._mask_py import build_frame, unmask_slice
+from ._objects_py import untracked
 from ._types import OPCODES, Opcode
 from ._utf8_py import utf8_feed
 
@@ -185,6 +186,8 @@ def _short(data: Union[str, bytes]) -> str:
 
 # Events are made with __new__ and slot stores, not through __init__: in the
 # compiled build that is a direct allocation instead of a Python-level call.
+# They hold nothing that could point back at them, so the compiled build
+# leaves them out of the cyclic GC.
 
 
 def _new_frame(fin: bool, rsv: int, opcode: int, payload: bytes) -> Frame:
@@ -195,14 +198,14 @@ def _new_frame(fin: bool, rsv: int, opcode: int, payload: bytes) -> Frame:
     frame.rsv3 = (rsv & RSV3) != 0
     frame.opcode = OPCODES[opcode]
     frame.payload = payload
-    return frame
+    return untracked(frame)
 
 
 def _new_message(opcode: int, data: Union[str, bytes]) -> Message:
     message = Message.__new__(Message)
     message.opcode = OPCODES[opcode]
     message.data = data
-    return message
+    return untracked(message)
 
 
 # ---------------------------------------------------------------------------
@@ -722,14 +725,14 @@ class MessageReader(_FrameReader):
         if opcode == OP_PING:
             ping = Ping.__new__(Ping)
             ping.payload = payload
-            self._events.append(ping)
+            self._events.append(untracked(ping))
         elif opcode == OP_PONG:
             pong = Pong.__new__(Pong)
             pong.payload = payload
-            self._events.append(pong)
+            self._events.append(untracked(pong))
         else:
             code, reason = parse_close(payload)
             close = Close.__new__(Close)
             close.code = code
             close.reason = reason
-            self._events.append(close)
+            self._events.append(untracked(close))

@@ -43,15 +43,20 @@ cdef inline ptrdiff_t _run(const unsigned char *p, Py_ssize_t n, uint32_t *state
     return wsfast_utf8_validate(p, <size_t>n, state)
 
 
-cdef ptrdiff_t _validate_object(object data, uint32_t *state) except -2:
-    """Validate any bytes-like object: -1 when valid, else the bad index."""
+cdef ptrdiff_t _validate_object(object data, uint32_t *state, Py_ssize_t *length=NULL) except -2:
+    """Validate any bytes-like object: -1 when valid, else the bad index.
+    The object's size in bytes goes to ``length`` when given."""
     cdef Py_buffer view
     cdef bytes copy
     if type(data) is bytes:
+        if length != NULL:
+            length[0] = PyBytes_GET_SIZE(data)
         return _run(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), state, True)
     if isinstance(data, str) or data is None:
         raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}")
     if type(data) is bytearray and PyByteArray_GET_SIZE(data) < NOGIL_FROM:
+        if length != NULL:
+            length[0] = PyByteArray_GET_SIZE(data)
         return _run(<const unsigned char *>PyByteArray_AS_STRING(data), PyByteArray_GET_SIZE(data), state, False)
     try:
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
@@ -59,6 +64,8 @@ cdef ptrdiff_t _validate_object(object data, uint32_t *state) except -2:
         pass
     else:
         try:
+            if length != NULL:
+                length[0] = view.len
             return _run(<const unsigned char *>view.buf, view.len, state, True)
         finally:
             PyBuffer_Release(&view)
@@ -71,6 +78,8 @@ cdef ptrdiff_t _validate_object(object data, uint32_t *state) except -2:
         PyBuffer_ToContiguous(PyBytes_AS_STRING(copy), &view, view.len, b'C')
     finally:
         PyBuffer_Release(&view)
+    if length != NULL:
+        length[0] = PyBytes_GET_SIZE(copy)
     return _run(<const unsigned char *>PyBytes_AS_STRING(copy), PyBytes_GET_SIZE(copy), state, True)
 
 
@@ -111,14 +120,11 @@ cdef class Utf8Validator:
             if isinstance(data, str) or data is None:
                 raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}")
             return False, False, 0, self._index
-        bad = _validate_object(data, &self._state)
+        bad = _validate_object(data, &self._state, &n)
         if bad >= 0:
             self._failed = True
             self._index += bad
             return False, False, bad, self._index
-        n = len(data) if type(data) is not bytes else PyBytes_GET_SIZE(data)
-        if type(data) is not bytes and type(data) is not bytearray:
-            n = memoryview(data).nbytes
         self._index += n
         return True, self._state == WSFAST_UTF8_ACCEPT, n, self._index
 

@@ -194,7 +194,12 @@ static inline size_t wsfast_utf8_boundary(const unsigned char *p, size_t s, size
  * giving the exact failure index or the exact final state. */
 static inline ptrdiff_t wsfast_utf8_finish_from(const unsigned char *p, size_t s, size_t b,
                                                 size_t len, uint32_t *state) {
-    size_t j = wsfast_utf8_boundary(p, s, b);
+    size_t j;
+    if (b == len && (b == s || p[b - 1] < 0x80)) { /* the usual end: nothing open */
+        *state = WSFAST_UTF8_ACCEPT;
+        return -1;
+    }
+    j = wsfast_utf8_boundary(p, s, b);
     *state = WSFAST_UTF8_ACCEPT;
     return wsfast_utf8_dfa(p, j, len, state);
 }
