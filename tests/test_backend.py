@@ -24,12 +24,12 @@ def test_requested_backend_loaded() -> None:
 
 def test_kernels_named(ws) -> None:
     kernels = ws.kernels()
-    assert set(kernels) == {"mask", "utf8"}
+    assert set(kernels) == {"mask", "utf8", "utf8_decode"}
     if ws.IMPLEMENTATION == "python":
-        assert kernels == {"mask": "python", "utf8": "python"}
+        assert kernels == {"mask": "python", "utf8": "python", "utf8_decode": "python"}
     else:
-        assert kernels["mask"] in ("scalar", "sse2", "avx2", "avx512", "neon")
-        assert kernels["utf8"] in ("scalar", "sse2", "avx2", "avx512", "neon")
+        for name in kernels:
+            assert kernels[name] in ("scalar", "sse2", "avx2", "avx512", "neon"), name
 
 
 def test_public_names_match_across_backends(ws) -> None:
@@ -84,4 +84,4 @@ def test_env_zero_forces_pure_python() -> None:
 def test_max_simd_caps_kernels() -> None:
     load_backend("cython")  # skips, or fails under WSFAST_EXTENSIONS=1, when not built
     out = _run("import wsfast; print(wsfast.kernels())", WSFAST_MAX_SIMD="scalar", WSFAST_EXTENSIONS="1")
-    assert out == "{'mask': 'scalar', 'utf8': 'scalar'}"
+    assert out == "{'mask': 'scalar', 'utf8': 'scalar', 'utf8_decode': 'scalar'}"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import random
 import re
+import sys
 from typing import List, Tuple
 
 import pytest
@@ -325,3 +327,65 @@ def test_agrees_with_oracle(ws, data: bytes, cuts: List[int]) -> None:
         start = point
     assert bad < 0
     assert result[1] is boundary
+
+
+# --- building str from validated text (the message reader's decoder) -------
+
+
+def _decoder(api):
+    module = "wsfast._utf8_c" if api.IMPLEMENTATION == "cython" else "wsfast._utf8_py"
+    return importlib.import_module(module).decode_utf8
+
+
+def _same_str(got: str, expected: str) -> None:
+    # Equal, and in the same canonical representation: a str of a wider kind
+    # than its largest code point needs compares unequal to the right one.
+    assert got == expected
+    assert hash(got) == hash(expected)
+    assert got.isascii() == expected.isascii()
+    assert sys.getsizeof(got) == sys.getsizeof(expected)
+
+
+DECODE_UNITS = ["a", "é", "ÿ", "Ā", "€", "日", "\uffff", "😀", "\U0010ffff", "\x7f", "\x80", "߿", "ࠀ"]
+
+
+def test_decode_every_width_and_size(wsk) -> None:
+    decode = _decoder(wsk)
+    rng = random.Random(5)
+    for n in list(range(0, 70)) + [127, 128, 129, 255, 256, 1000, 4099, 70000]:
+        for mix in (DECODE_UNITS[:1], DECODE_UNITS[:3], DECODE_UNITS[:6], DECODE_UNITS):
+            text = "".join(rng.choice(mix) for _ in range(n))
+            data = b"xx" + text.encode() + b"yy"
+            _same_str(decode(data, 2, len(data) - 2), text)
+
+
+def test_decode_boundaries(wsk) -> None:
+    decode = _decoder(wsk)
+    for cp in (0x7F, 0x80, 0xFF, 0x100, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFF, 0x10000, 0x10FFFF):
+        for pad in range(0, 70, 7):
+            text = "a" * pad + chr(cp) + "b" * (pad // 2)
+            data = text.encode()
+            _same_str(decode(data, 0, len(data)), text)
+
+
+def test_decode_rejects_invalid(wsk) -> None:
+    decode = _decoder(wsk)
+    for bad in (b"\xff", b"abc\xe2\x82", b"\xed\xa0\x80", b"x" * 100 + b"\xc0\xaf"):
+        assert decode(bad, 0, len(bad)) is None
+    assert decode(b"abc", 1, 1) == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=300))
+def test_decode_matches_python(ws, text: str) -> None:
+    data = text.encode("utf-8", "surrogatepass")
+    expected = None
+    try:
+        expected = data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    got = _decoder(ws)(data, 0, len(data))
+    if expected is None:
+        assert got is None
+    else:
+        _same_str(got, expected)

@@ -59,7 +59,11 @@ def load(implementation: str) -> types.SimpleNamespace:
         utf8_kernel = modules["_utf8"].select_kernel(level)
 
         def kernels() -> Dict[str, str]:
-            return {"mask": modules["_mask"].kernel(), "utf8": modules["_utf8"].kernel()}
+            return {
+                "mask": modules["_mask"].kernel(),
+                "utf8": modules["_utf8"].kernel(),
+                "utf8_decode": modules["_utf8"].decoder_kernel(),
+            }
 
         def select_kernels(max_level: int = -1) -> Dict[str, str]:
             modules["_mask"].select_kernel(max_level)
@@ -70,7 +74,7 @@ def load(implementation: str) -> types.SimpleNamespace:
     else:
 
         def kernels() -> Dict[str, str]:
-            return {"mask": "python", "utf8": "python"}
+            return {"mask": "python", "utf8": "python", "utf8_decode": "python"}
 
         def select_kernels(max_level: int = -1) -> Dict[str, str]:
             return kernels()

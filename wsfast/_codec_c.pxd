@@ -6,7 +6,7 @@ import cython
 
 from wsfast._mask_c cimport build_frame, unmask_slice
 from wsfast._objects_c cimport untracked
-from wsfast._utf8_c cimport utf8_feed
+from wsfast._utf8_c cimport decode_utf8, utf8_feed
 
 cdef object InvalidUTF8, MessageTooBig, ProtocolError, Opcode
 cdef tuple OPCODES

@@ -19,7 +19,7 @@ from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
 from ._mask_py import build_frame, unmask_slice
 from ._objects_py import untracked
 from ._types import OPCODES, Opcode
-from ._utf8_py import utf8_feed
+from ._utf8_py import decode_utf8, utf8_feed
 
 __all__ = [
     "Frame",
@@ -673,10 +673,9 @@ class MessageReader(_FrameReader):
         if fin and opcode != OP_CONTINUATION:
             # A whole message in one frame: the decoder validates as it decodes.
             if opcode == OP_TEXT:
-                try:
-                    text = payload.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise InvalidUTF8(1007, "invalid UTF-8 in a text message") from None
+                text = decode_utf8(payload, 0, len(payload))
+                if text is None:
+                    raise InvalidUTF8(1007, "invalid UTF-8 in a text message")
                 self._events.append(_new_message(OP_TEXT, text))
             else:
                 self._events.append(_new_message(OP_BINARY, payload))
@@ -717,7 +716,10 @@ class MessageReader(_FrameReader):
         if self._message_opcode == OP_TEXT:
             if self._utf8_state != 0:
                 raise InvalidUTF8(1007, "text message ends inside a UTF-8 sequence")
-            self._events.append(_new_message(OP_TEXT, data.decode("utf-8")))
+            text = decode_utf8(data, 0, len(data))
+            if text is None:  # pragma: no cover - validated piece by piece above
+                raise InvalidUTF8(1007, "invalid UTF-8 in a text message")
+            self._events.append(_new_message(OP_TEXT, text))
         else:
             self._events.append(_new_message(OP_BINARY, data))
 

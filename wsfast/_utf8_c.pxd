@@ -2,3 +2,4 @@
 # arguments as in _utf8_py.py.
 
 cpdef Py_ssize_t utf8_feed(Py_ssize_t state, bytes buf, Py_ssize_t start, Py_ssize_t end) noexcept
+cpdef object decode_utf8(bytes buf, Py_ssize_t start, Py_ssize_t end)

@@ -9,7 +9,7 @@ finishes sequences split across chunks and pins down exact positions.
 
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 __all__ = ["validate_utf8", "Utf8Validator"]
 
@@ -187,3 +187,11 @@ class Utf8Validator:
         self._state = result
         self._index += n
         return True, result == ACCEPT, n, self._index
+
+
+def decode_utf8(buf: bytes, start: int, end: int) -> Optional[str]:
+    """``buf[start:end]`` as a str, or None when it is not valid UTF-8."""
+    try:
+        return buf[start:end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
