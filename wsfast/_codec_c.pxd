@@ -8,7 +8,7 @@ from wsfast._mask_c cimport build_frame, unmask_slice
 from wsfast._objects_c cimport untracked
 from wsfast._utf8_c cimport decode_utf8, utf8_feed
 
-cdef object InvalidUTF8, MessageTooBig, ProtocolError, Opcode
+cdef object InvalidUTF8, MessageTooBig, ProtocolError, Opcode, as_bytes
 cdef tuple OPCODES
 cdef bytes _EMPTY
 cdef bytes _key_pool
@@ -53,7 +53,6 @@ cdef class Close:
 cdef Frame _new_frame(bint fin, int rsv, int opcode, bytes payload)
 cdef Message _new_message(int opcode, object data)
 cdef bint _close_code_valid(long code)
-cdef bytes _as_bytes(object data, str what)
 cdef long long _check_limit(object limit, str what) except -2
 @cython.locals(pos=Py_ssize_t)
 cdef Py_ssize_t _next_key_pos() except -1

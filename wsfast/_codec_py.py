@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any, List, Optional, Tuple, Union
 
+from ._buffers import as_bytes
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
 from ._mask_py import build_frame, unmask_slice
 from ._objects_py import untracked
@@ -226,7 +227,7 @@ def parse_close(payload: Any) -> Tuple[int, str]:
     or a code that must not be sent raises ``ProtocolError`` (1002); a reason
     that is not UTF-8 raises ``InvalidUTF8`` (1007).
     """
-    data = _as_bytes(payload, "payload")
+    data = payload if type(payload) is bytes else as_bytes(payload, "payload")
     n = len(data)
     if n == 0:
         return 1005, ""
@@ -317,7 +318,7 @@ def _encode(opcode: int, payload: Any, fin: bool, rsv1: bool, mask: Any) -> byte
     elif isinstance(payload, str):
         data = payload.encode("utf-8")
     else:
-        data = _as_bytes(payload, "payload")
+        data = as_bytes(payload, "payload")
     first = opcode
     if fin:
         first |= 0x80
@@ -335,21 +336,10 @@ def _encode(opcode: int, payload: Any, fin: bool, rsv1: bool, mask: Any) -> byte
     if mask is True:
         pos = _next_key_pos()
         return build_frame(first, data, _key_pool, pos)
-    key = _as_bytes(mask, "mask")
+    key = as_bytes(mask, "mask")
     if len(key) != 4:
         raise ValueError(f"mask must be 4 bytes long, not {len(key)}")
     return build_frame(first, data, key, 0)
-
-
-def _as_bytes(data: Any, what: str) -> bytes:
-    if type(data) is bytes:
-        return data
-    if isinstance(data, (str, int)) or data is None:
-        raise TypeError(f"{what} must be a bytes-like object, not {type(data).__name__}")
-    try:
-        return memoryview(data).tobytes()
-    except TypeError:
-        raise TypeError(f"{what} must be a bytes-like object, not {type(data).__name__}") from None
 
 
 def _check_limit(limit: Optional[int], what: str) -> int:
@@ -431,7 +421,7 @@ class _FrameReader:
         if type(data) is bytes:
             buf = data
         else:
-            buf = _as_bytes(data, "data")
+            buf = as_bytes(data, "data")
         events: List[Any] = []
         self._events = events
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+from ._buffers import as_bytes
+
 __all__ = ["apply_mask", "mask_inplace", "Masker"]
 
 # Measured on x86-64 CPython 3.11: the integer XOR costs 0.45 µs at 16 bytes
@@ -48,20 +50,6 @@ def _check_offset(offset: Any) -> int:
     return int(offset & 3)
 
 
-def _as_bytes(data: Any) -> bytes:
-    if isinstance(data, bytes):
-        return data
-    if isinstance(data, str) or data is None:
-        raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}")
-    try:
-        view = memoryview(data)
-    except TypeError:
-        raise TypeError(
-            f"data must be a bytes-like object, not {type(data).__name__}"
-        ) from None
-    return view.tobytes()
-
-
 def _xor(data: bytes, key: bytes) -> bytes:
     """``data`` XOR the repeated 4-byte ``key`` (key[0] on data[0])."""
     n = len(data)
@@ -85,7 +73,7 @@ def _rotate(key: bytes, offset: int) -> bytes:
 def apply_mask(data: Any, mask: Any, offset: int = 0) -> bytes:
     """Return ``data`` XOR ``mask``, starting at key position ``offset % 4``."""
     key = _check_mask(mask)
-    return _xor(_as_bytes(data), _rotate(key, _check_offset(offset)))
+    return _xor(as_bytes(data), _rotate(key, _check_offset(offset)))
 
 
 def mask_inplace(buf: Any, mask: Any, offset: int = 0) -> None:
@@ -126,7 +114,7 @@ class Masker:
         return self._offset
 
     def process(self, data: Any) -> bytes:
-        data = _as_bytes(data)
+        data = as_bytes(data)
         out = _xor(data, _rotate(self._key, self._offset & 3))
         self._offset += len(data)
         return out

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
+from ._buffers import as_bytes
+
 __all__ = ["validate_utf8", "Utf8Validator"]
 
 ACCEPT = 0
@@ -127,23 +129,9 @@ def utf8_feed(state: int, buf: bytes, start: int, end: int) -> int:
     return state
 
 
-def _as_bytes(data: Any) -> bytes:
-    if isinstance(data, bytes):
-        return data
-    if isinstance(data, str) or data is None:
-        raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}")
-    try:
-        view = memoryview(data)
-    except TypeError:
-        raise TypeError(
-            f"data must be a bytes-like object, not {type(data).__name__}"
-        ) from None
-    return view.tobytes()
-
-
 def validate_utf8(data: Any) -> bool:
     """True when ``data`` is complete, strictly valid UTF-8."""
-    buf = _as_bytes(data)
+    buf = as_bytes(data)
     if buf.isascii():
         return True
     try:
@@ -174,7 +162,7 @@ class Utf8Validator:
         self._index = 0
 
     def validate(self, data: Any) -> Tuple[bool, bool, int, int]:
-        buf = _as_bytes(data)
+        buf = as_bytes(data)
         if self._state == REJECT:
             return False, False, 0, self._index
         n = len(buf)
