@@ -1007,6 +1007,29 @@ def _parse_candidates(workload: Workload) -> List[Candidate]:
         convert = lambda events: [(int(e.opcode), e.data) for e in events]  # noqa: E731
         return run, _mapped(_expect_events(inputs.expected, False), convert)
 
+    def websockets_frame_parse(inputs: Any) -> Tuple[Callable[[], Any], Check]:
+        # The frame layer alone: the fastest pure-Python parser's own loop
+        # (its unmasking is its C apply_mask when that is built).
+        frames = peers.module("websockets", "websockets.frames")
+        streams = peers.module("websockets", "websockets.streams")
+        parse, reader_type = frames.Frame.parse, streams.StreamReader
+        data, count = inputs.buffer, inputs.items_per_call
+
+        def run() -> List[Any]:
+            reader = reader_type()
+            reader.feed_data(data)
+            out = []
+            for _ in range(count):
+                gen = parse(reader.read_exact, mask=True)
+                try:
+                    next(gen)
+                except StopIteration as done:
+                    out.append(done.value)
+            return out
+
+        convert = lambda frames: [(int(f.opcode), f.data) for f in frames]  # noqa: E731
+        return run, _mapped(_expect_events(inputs.expected, False), convert)
+
     def wsproto_protocol(inputs: Any) -> Tuple[Callable[[], Any], Check]:
         protocol = _attr("wsproto", "wsproto.frame_protocol", "FrameProtocol")(client=False, extensions=[])
         data = inputs.buffer
@@ -1070,6 +1093,14 @@ def _parse_candidates(workload: Workload) -> List[Candidate]:
             peer="websockets",
             requires=["websockets.protocol"],
             note="receive_data + events_received",
+        ),
+        Candidate(
+            "websockets Frame.parse",
+            "peer",
+            websockets_frame_parse,
+            peer="websockets",
+            requires=["websockets.frames", "websockets.streams"],
+            note="Frame.parse over a StreamReader, frame by frame",
         ),
         Candidate(
             "wsproto FrameProtocol",
