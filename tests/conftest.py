@@ -25,7 +25,7 @@ def load_backend(implementation: str) -> types.SimpleNamespace:
     """The backend, or a skip/failure that says why it is not there."""
     if implementation == "cython":
         if MODE == "0":
-            pytest.skip("WSFAST_EXTENSIONS=0: pure Python only")
+            pytest.skip("pure Python only (WSFAST_EXTENSIONS=0, or an interpreter other than CPython)")
         try:
             return _backend.load("cython")
         except ImportError as exc:

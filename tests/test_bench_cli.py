@@ -131,11 +131,13 @@ def test_wsfast_python_always_runs_and_ratios_point_at_a_peer(
 
 
 def test_tables_are_printed(mask_run: Tuple[int, Dict[str, Any], str]) -> None:
-    _, _, text = mask_run
+    _, data, text = mask_run
     assert text.startswith("wsfast ")
     assert "peers found:" in text
     assert "mask/16B" in text and "mask-inplace/1MiB" in text
-    assert "best peer" in text
+    timed_peers = [r for r in data["results"] if r["kind"] == "peer" and r["status"] == "ok"]
+    # Ratios need a peer: none is installed on some interpreters (PyPy).
+    assert ("best peer" in text) == bool(timed_peers)
 
 
 def test_plot_without_matplotlib_says_how_to_get_it(

@@ -13,7 +13,6 @@ failed afterwards.
 from __future__ import annotations
 
 import random
-import tracemalloc
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -771,6 +770,8 @@ def test_too_big_raised_from_header_alone(ws: Any, client: bool, declared: int) 
 @pytest.mark.parametrize("client", ROLES)
 @pytest.mark.parametrize("kind", ["fp", "mr"])
 def test_huge_declared_length_allocates_nothing(ws: Any, client: bool, kind: str) -> None:
+    tracemalloc = pytest.importorskip("tracemalloc", reason="tracemalloc is CPython's")
+    pytest.importorskip("_tracemalloc", reason="tracemalloc is CPython's")
     if kind == "fp":
         parser = ws.FrameParser(client=client, max_frame_size=None)
     else:
@@ -1003,6 +1004,8 @@ def test_failed_parser_does_not_grow(ws: Any, kind: str) -> None:
     """A connection that keeps feeding a failed parser (a server draining
     the socket before it closes) must not pile up memory: each later feed()
     raises, but nothing accumulates."""
+    tracemalloc = pytest.importorskip("tracemalloc", reason="tracemalloc is CPython's")
+    pytest.importorskip("_tracemalloc", reason="tracemalloc is CPython's")
     parser = ws.FrameParser(client=True) if kind == "fp" else ws.MessageReader(client=True)
     with pytest.raises(ProtocolError):
         parser.feed(b"\x83\x00")

@@ -343,7 +343,8 @@ def _same_str(got: str, expected: str) -> None:
     assert got == expected
     assert hash(got) == hash(expected)
     assert got.isascii() == expected.isascii()
-    assert sys.getsizeof(got) == sys.getsizeof(expected)
+    if sys.implementation.name == "cpython":  # the kind shows in the size
+        assert sys.getsizeof(got) == sys.getsizeof(expected)
 
 
 DECODE_UNITS = ["a", "é", "ÿ", "Ā", "€", "日", "\uffff", "😀", "\U0010ffff", "\x7f", "\x80", "߿", "ࠀ"]
