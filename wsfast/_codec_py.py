@@ -649,10 +649,11 @@ class MessageReader(_FrameReader):
         if self._max_message >= 0:
             # Compared by subtraction: the sum of two huge lengths could overflow.
             if length > self._max_message - self._message_size:
+                # No sum in the text either: it could overflow in the compiled build.
                 raise MessageTooBig(
                     1009,
-                    f"message of {self._message_size + length} bytes or more"
-                    f" over the limit of {self._max_message}",
+                    f"message over the limit of {self._max_message} bytes:"
+                    f" {self._message_size} so far and a frame of {length}",
                 )
             self._message_size += length
 
