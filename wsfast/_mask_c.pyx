@@ -1,5 +1,6 @@
 # cython: language_level=3, freethreading_compatible=True
 # cython: boundscheck=False, wraparound=False, cdivision=True
+# cython: always_allow_keywords=False
 """Masking (RFC 6455 §5.3), compiled.
 
 Arguments are read through the raw buffer protocol, with exact ``bytes`` and
@@ -229,7 +230,7 @@ cdef class Masker:
         """Bytes processed since creation or the last ``reset()``."""
         return self._offset
 
-    def process(self, data):
+    def process(self, data, /):
         cdef unsigned char turned[4]
         _rotate(self._key, self._offset & 3, turned)
         cdef bytes out = _apply(data, turned)

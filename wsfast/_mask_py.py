@@ -113,7 +113,7 @@ class Masker:
         """Bytes processed since creation or the last ``reset()``."""
         return self._offset
 
-    def process(self, data: Any) -> bytes:
+    def process(self, data: Any, /) -> bytes:
         data = as_bytes(data)
         out = _xor(data, _rotate(self._key, self._offset & 3))
         self._offset += len(data)

@@ -1,5 +1,6 @@
 # cython: language_level=3, freethreading_compatible=True
 # cython: boundscheck=False, wraparound=False, cdivision=True
+# cython: always_allow_keywords=False
 """Strict UTF-8 validation (RFC 3629), compiled.
 
 The kernel (see _kernels/utf8.h) is a vectorised validator chosen at run time
@@ -102,7 +103,7 @@ cdef ptrdiff_t _validate_object(object data, uint32_t *state, Py_ssize_t *length
     return _run(<const unsigned char *>PyBytes_AS_STRING(copy), PyBytes_GET_SIZE(copy), state, True)
 
 
-def validate_utf8(data):
+def validate_utf8(data, /):
     """True when ``data`` is complete, strictly valid UTF-8."""
     cdef uint32_t state = WSFAST_UTF8_ACCEPT
     return _validate_object(data, &state) < 0 and state == WSFAST_UTF8_ACCEPT
@@ -132,7 +133,7 @@ cdef class Utf8Validator:
         self._failed = False
         self._index = 0
 
-    def validate(self, data):
+    def validate(self, data, /):
         cdef ptrdiff_t bad
         cdef Py_ssize_t n
         if self._failed:

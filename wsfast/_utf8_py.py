@@ -129,7 +129,7 @@ def utf8_feed(state: int, buf: bytes, start: int, end: int) -> int:
     return state
 
 
-def validate_utf8(data: Any) -> bool:
+def validate_utf8(data: Any, /) -> bool:
     """True when ``data`` is complete, strictly valid UTF-8."""
     buf = as_bytes(data)
     if buf.isascii():
@@ -161,7 +161,7 @@ class Utf8Validator:
         self._state = ACCEPT
         self._index = 0
 
-    def validate(self, data: Any) -> Tuple[bool, bool, int, int]:
+    def validate(self, data: Any, /) -> Tuple[bool, bool, int, int]:
         buf = as_bytes(data)
         if self._state == REJECT:
             return False, False, 0, self._index
