@@ -451,20 +451,17 @@ def _expect_bytes(expected: bytes, exact_type: bool = True) -> Check:
     return check
 
 
-def _probe_websockets_c() -> Optional[str]:
-    try:
-        peers.module("websockets", "websockets.speedups")
-    except peers.PeerUnavailable as exc:
-        return f"C extension not built ({exc})"
-    return None
+def _probe_c_extension(peer: str, module: str) -> Callable[[], Optional[str]]:
+    """A probe that says why a peer's C extension is missing, or None."""
 
+    def probe() -> Optional[str]:
+        try:
+            peers.module(peer, module)
+        except peers.PeerUnavailable as exc:
+            return f"C extension not built ({exc})"
+        return None
 
-def _probe_tornado_c() -> Optional[str]:
-    try:
-        peers.module("tornado", "tornado.speedups")
-    except peers.PeerUnavailable as exc:
-        return f"C extension not built ({exc})"
-    return None
+    return probe
 
 
 def _autobahn_uses_nvx() -> bool:
@@ -537,7 +534,7 @@ def _mask_candidates(workload: Workload) -> List[Candidate]:
     return [
         _wsfast_candidate("cython", wsfast_setup),
         _wsfast_candidate("python", wsfast_setup),
-        Candidate("websockets-c", "peer", websockets_c, peer="websockets", probe=_probe_websockets_c),
+        Candidate("websockets-c", "peer", websockets_c, peer="websockets", probe=_probe_c_extension("websockets", "websockets.speedups")),
         Candidate(
             "websockets-py",
             "peer",
@@ -547,7 +544,7 @@ def _mask_candidates(workload: Workload) -> List[Candidate]:
             limit=PURE_MASK_LIMIT,
         ),
         Candidate("wsaccel", "peer", wsaccel, peer="wsaccel", requires=["wsaccel.xormask"]),
-        Candidate("tornado", "peer", tornado, peer="tornado", probe=_probe_tornado_c),
+        Candidate("tornado", "peer", tornado, peer="tornado", probe=_probe_c_extension("tornado", "tornado.speedups")),
         Candidate(
             "wsproto",
             "peer",
