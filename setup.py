@@ -90,6 +90,10 @@ def _extensions():
             "cdivision": True,
             "embedsignature": True,
             "freethreading_compatible": True,
+            # No generated __reduce_cython__/__setstate_cython__: with bounds
+            # checks off they read junk state past its end. Classes that
+            # pickle say how themselves.
+            "auto_pickle": False,
             # The .pxd files carry the C types; annotations in the .py stay for type checkers.
             "annotation_typing": False,
         },

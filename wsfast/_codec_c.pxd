@@ -14,7 +14,6 @@ cdef bytes _EMPTY
 cdef bytes _key_pool
 cdef Py_ssize_t _key_pos
 cdef Py_ssize_t _KEY_BATCH
-cdef long long DEFAULT_MAX_SIZE
 cdef long long MAX_WIRE_LENGTH
 
 cdef int OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG

@@ -75,12 +75,13 @@ class Frame:
         opcode: int,
         payload: bytes,
     ) -> None:
-        self.fin = fin
-        self.rsv1 = rsv1
-        self.rsv2 = rsv2
-        self.rsv3 = rsv3
+        # Normalised the way the compiled build's typed fields store them.
+        self.fin = bool(fin)
+        self.rsv1 = bool(rsv1)
+        self.rsv2 = bool(rsv2)
+        self.rsv3 = bool(rsv3)
         self.opcode = opcode
-        self.payload = payload
+        self.payload = _exact_bytes(payload, "payload")
 
     def __repr__(self) -> str:
         return (
@@ -92,6 +93,9 @@ class Frame:
         if type(other).__name__ != "Frame":
             return NotImplemented
         return _same(self, other, ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload"))
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Frame, ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload"))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -113,6 +117,9 @@ class Message:
             return NotImplemented
         return _same(self, other, ("opcode", "data"))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Message, ("opcode", "data"))
+
     __hash__ = None  # type: ignore[assignment]
 
 
@@ -122,7 +129,7 @@ class Ping:
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
-        self.payload = payload
+        self.payload = _exact_bytes(payload, "payload")
 
     def __repr__(self) -> str:
         return f"Ping(payload={_short(self.payload)})"
@@ -131,6 +138,9 @@ class Ping:
         if type(other).__name__ != "Ping":
             return NotImplemented
         return _same(self, other, ("payload",))
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Ping, ("payload",))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -141,7 +151,7 @@ class Pong:
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
-        self.payload = payload
+        self.payload = _exact_bytes(payload, "payload")
 
     def __repr__(self) -> str:
         return f"Pong(payload={_short(self.payload)})"
@@ -150,6 +160,9 @@ class Pong:
         if type(other).__name__ != "Pong":
             return NotImplemented
         return _same(self, other, ("payload",))
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Pong, ("payload",))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -160,6 +173,10 @@ class Close:
     __slots__ = ("code", "reason")
 
     def __init__(self, code: int, reason: str) -> None:
+        if type(reason) is not str:
+            if not isinstance(reason, str):
+                raise TypeError(f"reason must be a str, not {type(reason).__name__}")
+            reason = str.__str__(reason)
         self.code = code
         self.reason = reason
 
@@ -171,12 +188,35 @@ class Close:
             return NotImplemented
         return _same(self, other, ("code", "reason"))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Close, ("code", "reason"))
+
     __hash__ = None  # type: ignore[assignment]
 
 
 def _same(a: object, b: object, names: Tuple[str, ...]) -> bool:
     """Field-wise equality; events of the two backends compare equal."""
     return all(getattr(a, name) == getattr(b, name) for name in names)
+
+
+def _reduce(event: object, cls: type, names: Tuple[str, ...]) -> Tuple[Any, ...]:
+    """Pickling: the class and its constructor's arguments."""
+    if not isinstance(event, cls):
+        # Reachable unbound (Frame.__reduce__(x)).
+        raise TypeError(
+            f"descriptor '__reduce__' for {cls.__name__!r} objects doesn't apply to a "
+            f"{type(event).__name__!r} object"
+        )
+    return type(event), tuple([getattr(event, name) for name in names])
+
+
+def _exact_bytes(value: Any, what: str) -> bytes:
+    """An event's bytes field: any bytes-like object, stored as exact bytes."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, bytes):
+        return bytes(value)
+    return as_bytes(value, what)
 
 
 def _short(data: Union[str, bytes]) -> str:
@@ -401,6 +441,10 @@ class _FrameReader:
         self._remaining = 0
         self._received = 0
 
+    def __reduce__(self) -> Any:
+        # Connection state is not for saving: refused alike by both backends.
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
     # Subclasses turn frames into their results.
 
     def _on_header(self, fin: bool, opcode: int, length: int) -> None:
@@ -414,6 +458,13 @@ class _FrameReader:
 
     def feed(self, data: Any) -> List[Any]:
         """Parse ``data`` and return what it completed; see the class doc."""
+        if not isinstance(self, _FrameReader):
+            # Reachable unbound (FrameParser.feed(x, data)); compiled, a
+            # foreign object would be read as a parser.
+            raise TypeError(
+                "descriptor 'feed' for '_FrameReader' objects doesn't apply to a "
+                f"{type(self).__name__!r} object"
+            )
         if self._error is not None:
             # A fresh copy: re-raising the stored one would grow its traceback
             # on every call and empty the events its first catcher holds.
@@ -581,6 +632,9 @@ class FrameParser(_FrameReader):
     A rule break raises ``ProtocolError`` carrying its close code; frames
     completed earlier in the same call ride on it as ``.events``. After a
     break the parser stays failed.
+
+    A parser holds one connection's state: one instance is not to be shared
+    between threads.
     """
 
     def __init__(
@@ -621,6 +675,9 @@ class MessageReader(_FrameReader):
     ``InvalidUTF8`` (1007) at the chunk holding the first bad byte.
     ``max_message_size`` (bytes, ``None`` for no limit) is checked from each
     frame header, before the payload is buffered (``MessageTooBig``, 1009).
+
+    A reader holds one connection's state: one instance is not to be shared
+    between threads.
     """
 
     def __init__(

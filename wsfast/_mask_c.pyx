@@ -36,6 +36,18 @@ cdef enum:
 cdef bytes _EMPTY = b""
 
 
+cdef inline int _check_self(object self, type cls, str name) except -1:
+    # Methods of compiled classes are reachable unbound (``Masker.reset(x)``)
+    # and Cython does not check ``self`` there: a foreign object would be
+    # read and written as if it were one of ours.
+    if not isinstance(self, cls):
+        raise TypeError(
+            f"descriptor {name!r} for {cls.__name__!r} objects doesn't apply to a "
+            f"{type(self).__name__!r} object"
+        )
+    return 0
+
+
 def select_kernel(int max_level=-1):
     """Choose the best kernel at or below ``max_level`` (-1: no cap)."""
     wsfast_mask_select(max_level)
@@ -216,7 +228,11 @@ def mask_inplace(buf, mask, offset=0):
 
 
 cdef class Masker:
-    """Streaming masker: the key position carries across ``process`` calls."""
+    """Streaming masker: the key position carries across ``process`` calls.
+
+    An instance holds the stream's key position: it is not to be shared
+    between threads (give each connection its own).
+    """
 
     cdef unsigned char _key[4]
     cdef Py_ssize_t _offset
@@ -231,6 +247,7 @@ cdef class Masker:
         return self._offset
 
     def process(self, data, /):
+        _check_self(self, Masker, "process")
         cdef unsigned char turned[4]
         _rotate(self._key, self._offset & 3, turned)
         cdef bytes out = _apply(data, turned)
@@ -238,13 +255,28 @@ cdef class Masker:
         return out
 
     def reset(self):
+        _check_self(self, Masker, "reset")
         self._offset = 0
 
+    def __reduce__(self):
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
+
+# The codec's kernels. The compiled frame codec calls them directly (through
+# _mask_c.pxd), but they are importable from Python too, so they check their
+# arguments: a wrong range is a ValueError, not a read or write past a buffer.
 
 cpdef bytes unmask_slice(bytes buf, Py_ssize_t start, Py_ssize_t end, bytes key,
-                        Py_ssize_t key_pos, Py_ssize_t phase):
-    cdef Py_ssize_t n = end - start
+                         Py_ssize_t key_pos, Py_ssize_t phase):
     cdef unsigned char turned[4]
+    if buf is None or key is None:
+        raise TypeError("unmask_slice() needs bytes, not None")
+    # Checked before any arithmetic: end - start could overflow.
+    if start < 0 or end < 0 or start > PyBytes_GET_SIZE(buf) or end > PyBytes_GET_SIZE(buf):
+        raise ValueError("unmask_slice(): range out of bounds")
+    if key_pos < 0 or key_pos > PyBytes_GET_SIZE(key) - 4:
+        raise ValueError("unmask_slice(): key position out of range")
+    cdef Py_ssize_t n = end - start
     if n <= 0:
         return _EMPTY
     _rotate(<const unsigned char *>PyBytes_AS_STRING(key) + key_pos, phase & 3, turned)
@@ -254,16 +286,20 @@ cpdef bytes unmask_slice(bytes buf, Py_ssize_t start, Py_ssize_t end, bytes key,
     return out
 
 
-cpdef bytes build_frame(int first, bytes payload, bytes key_source, Py_ssize_t key_pos):
+cpdef bytes build_frame(Py_ssize_t first, bytes payload, bytes key_source, Py_ssize_t key_pos):
     """A whole frame in one allocation: header with the shortest length
     encoding, then the payload, masked with the 4 bytes at ``key_pos`` of
     ``key_source`` when that is not None."""
+    if payload is None:
+        raise TypeError("build_frame() needs a bytes payload, not None")
+    if first < 0 or first > 255:
+        raise ValueError("build_frame(): the first header byte must be in range(0, 256)")
     cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
     cdef Py_ssize_t head = 2 if n < 126 else (4 if n < 65536 else 10)
     cdef bint masked = key_source is not None
     cdef const unsigned char *key = NULL
     if masked:
-        if key_pos < 0 or key_pos + 4 > PyBytes_GET_SIZE(key_source):
+        if key_pos < 0 or key_pos > PyBytes_GET_SIZE(key_source) - 4:
             raise ValueError("key position out of range")
         key = <const unsigned char *>PyBytes_AS_STRING(key_source) + key_pos
     cdef unsigned char mask_bit = 0x80 if masked else 0

@@ -100,7 +100,11 @@ def mask_inplace(buf: Any, mask: Any, offset: int = 0) -> None:
 
 
 class Masker:
-    """Streaming masker: the key position carries across ``process`` calls."""
+    """Streaming masker: the key position carries across ``process`` calls.
+
+    An instance holds the stream's key position: it is not to be shared
+    between threads (give each connection its own).
+    """
 
     __slots__ = ("_key", "_offset")
 
@@ -121,6 +125,10 @@ class Masker:
 
     def reset(self) -> None:
         self._offset = 0
+
+    def __reduce__(self) -> Any:
+        # Stream state is not for saving: refused alike by both backends.
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
 
 
 def unmask_slice(buf: bytes, start: int, end: int, key: bytes, key_pos: int, phase: int) -> bytes:
