@@ -12,12 +12,11 @@ like bytes, and slicing them gives bytes.
 
 from __future__ import annotations
 
-import os
 from typing import Any, List, Optional, Tuple, Union
 
 from ._buffers import as_bytes
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
-from ._mask_py import build_frame, unmask_slice
+from ._mask_py import build_frame, build_masked_frame, unmask_slice
 from ._objects_py import untracked
 from ._types import OPCODES, Opcode
 from ._utf8_py import decode_utf8, utf8_feed
@@ -308,27 +307,6 @@ def encode_close(code: Optional[int] = None, reason: str = "") -> bytes:
 # ---------------------------------------------------------------------------
 # Building frames
 
-_key_pool = _EMPTY
-_key_pos = 0
-_KEY_BATCH = 4096
-
-
-def _next_key_pos() -> int:
-    """Where the next four unpredictable bytes start in ``_key_pool``.
-
-    ``os.urandom`` is read in batches: one system call per frame would cost
-    more than building the frame. The caller reads ``_key_pool`` after this
-    call, which may have replaced it.
-    """
-    global _key_pool, _key_pos
-    pos = _key_pos
-    if pos + 4 > len(_key_pool):
-        _key_pool = os.urandom(_KEY_BATCH)
-        pos = 0
-    _key_pos = pos + 4
-    return pos
-
-
 def encode_frame(
     opcode: int,
     payload: Any,
@@ -374,8 +352,8 @@ def _encode(opcode: int, payload: Any, fin: bool, rsv1: bool, mask: Any) -> byte
     if mask is None or mask is False:
         return build_frame(first, data, None, 0)
     if mask is True:
-        pos = _next_key_pos()
-        return build_frame(first, data, _key_pool, pos)
+        # A fresh key from a pool shared by all threads, taken under a lock.
+        return build_masked_frame(first, data)
     key = as_bytes(mask, "mask")
     if len(key) != 4:
         raise ValueError(f"mask must be 4 bytes long, not {len(key)}")

@@ -4,3 +4,4 @@
 
 cpdef bytes unmask_slice(bytes buf, Py_ssize_t start, Py_ssize_t end, bytes key, Py_ssize_t key_pos, Py_ssize_t phase)
 cpdef bytes build_frame(Py_ssize_t first, bytes payload, bytes key_source, Py_ssize_t key_pos)
+cpdef bytes build_masked_frame(Py_ssize_t first, bytes payload)

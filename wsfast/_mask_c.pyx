@@ -9,6 +9,8 @@ alone would cost more than the XOR. The XOR itself is a C kernel chosen at
 run time for the CPU (see _kernels/mask.h).
 """
 
+cimport cython
+
 from cpython.buffer cimport (
     PyBUF_FULL_RO,
     PyBUF_SIMPLE,
@@ -23,15 +25,24 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.object cimport PyObject
 from libc.string cimport memcpy
 
+import os
+
 cdef extern from "_kernels/mask.h":
     void wsfast_mask(const unsigned char *src, unsigned char *dst, size_t length,
                      const unsigned char *key) nogil
     int wsfast_mask_select(int max_level)
     const char *wsfast_mask_kernel()
 
+cdef extern from "_kernels/cpu.h":
+    const bint WSFAST_FREE_THREADED
+
 cdef enum:
     # Calls at least this large release the GIL while the kernel runs.
     NOGIL_FROM = 65536
+
+# The kernel is chosen now, while the import lock keeps every other thread
+# out; a later select_kernel() swaps it atomically (see _kernels/cpu.h).
+wsfast_mask_select(-1)
 
 cdef bytes _EMPTY = b""
 
@@ -117,12 +128,17 @@ cdef bytes _apply(object data, const unsigned char *key):
         return out
     if isinstance(data, str) or data is None:
         raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}")
-    if type(data) is bytearray and PyByteArray_GET_SIZE(data) < NOGIL_FROM:
+    # A small bytearray is read straight from the object: with the GIL held
+    # and no Python code run in between, nothing can resize it meanwhile.
+    # Free-threaded, another thread could: the export below is taken instead.
+    if not WSFAST_FREE_THREADED and type(data) is bytearray and PyByteArray_GET_SIZE(data) < NOGIL_FROM:
         n = PyByteArray_GET_SIZE(data)
         out = PyBytes_FromStringAndSize(NULL, n)
-        wsfast_mask(<const unsigned char *>PyByteArray_AS_STRING(data),
-                    <unsigned char *>PyBytes_AS_STRING(out), <size_t>n, key)
-        return out
+        # The allocation may have run a finaliser that resized it.
+        if PyByteArray_GET_SIZE(data) == n:
+            wsfast_mask(<const unsigned char *>PyByteArray_AS_STRING(data),
+                        <unsigned char *>PyBytes_AS_STRING(out), <size_t>n, key)
+            return out
     try:
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     except (TypeError, BufferError):
@@ -189,7 +205,9 @@ def mask_inplace(buf, mask, offset=0):
     if phase:
         _rotate(key, phase, turned)
         k = turned
-    if type(buf) is bytearray:
+    # As in _apply: straight from a small bytearray only while the GIL
+    # guarantees that nothing else touches it.
+    if not WSFAST_FREE_THREADED and type(buf) is bytearray:
         n = PyByteArray_GET_SIZE(buf)
         if n < NOGIL_FROM:
             p = <unsigned char *>PyByteArray_AS_STRING(buf)
@@ -294,14 +312,60 @@ cpdef bytes build_frame(Py_ssize_t first, bytes payload, bytes key_source, Py_ss
         raise TypeError("build_frame() needs a bytes payload, not None")
     if first < 0 or first > 255:
         raise ValueError("build_frame(): the first header byte must be in range(0, 256)")
+    if key_source is None:
+        return _build(<unsigned char>first, payload, NULL)
+    if key_pos < 0 or key_pos > PyBytes_GET_SIZE(key_source) - 4:
+        raise ValueError("key position out of range")
+    return _build(<unsigned char>first, payload, <const unsigned char *>PyBytes_AS_STRING(key_source) + key_pos)
+
+
+# Fresh masking keys (RFC 6455 §5.3: unpredictable, one per frame) come from
+# a pool of os.urandom bytes: one system call per frame would cost more than
+# building the frame. The pool is shared by every thread, so a key is copied
+# out under a lock (a PyMutex where there is one: a few nanoseconds when no
+# other thread wants it); two frames never get the same four bytes. The
+# pool is refilled outside the lock, os.urandom being a system call.
+cdef enum:
+    KEY_BATCH = 4096
+cdef cython.pymutex _key_lock
+cdef bytes _key_pool = _EMPTY
+cdef Py_ssize_t _key_pos = 0
+
+
+cdef int _take_key(unsigned char *key) except -1:
+    global _key_pool, _key_pos
+    cdef bytes fresh
+    while True:
+        with _key_lock:
+            if _key_pos + 4 <= PyBytes_GET_SIZE(_key_pool):
+                memcpy(key, PyBytes_AS_STRING(_key_pool) + _key_pos, 4)
+                _key_pos += 4
+                return 0
+        fresh = os.urandom(KEY_BATCH)
+        with _key_lock:
+            # Another thread may have refilled it first: keep what is left.
+            if _key_pos + 4 > PyBytes_GET_SIZE(_key_pool):
+                _key_pool = fresh
+                _key_pos = 0
+
+
+cpdef bytes build_masked_frame(Py_ssize_t first, bytes payload):
+    """``build_frame`` masked with a fresh unpredictable key: what a client
+    sends. Thread-safe: concurrent calls never share a key."""
+    cdef unsigned char key[4]
+    if payload is None:
+        raise TypeError("build_masked_frame() needs a bytes payload, not None")
+    if first < 0 or first > 255:
+        raise ValueError("build_masked_frame(): the first header byte must be in range(0, 256)")
+    _take_key(key)
+    return _build(<unsigned char>first, payload, key)
+
+
+cdef bytes _build(unsigned char first, bytes payload, const unsigned char *key):
+    """The frame, masked with ``key`` unless it is NULL."""
     cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
     cdef Py_ssize_t head = 2 if n < 126 else (4 if n < 65536 else 10)
-    cdef bint masked = key_source is not None
-    cdef const unsigned char *key = NULL
-    if masked:
-        if key_pos < 0 or key_pos > PyBytes_GET_SIZE(key_source) - 4:
-            raise ValueError("key position out of range")
-        key = <const unsigned char *>PyBytes_AS_STRING(key_source) + key_pos
+    cdef bint masked = key != NULL
     cdef unsigned char mask_bit = 0x80 if masked else 0
     cdef Py_ssize_t i
     cdef unsigned long long wide

@@ -7,6 +7,8 @@ over the strided quarters of the buffer, one per key byte.
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any, Dict, List, Optional
 
 from ._buffers import as_bytes
@@ -154,3 +156,36 @@ def build_frame(first: int, payload: bytes, key_source: Optional[bytes], key_pos
     if key is None:
         return header + payload
     return header + key + _xor(payload, key)
+
+
+# Fresh masking keys (RFC 6455 §5.3: unpredictable, one per frame) come from
+# a pool of os.urandom bytes: one system call per frame would cost more than
+# building the frame. The pool is shared by every thread, so a key is taken
+# under a lock: even with the GIL a thread switch between reading and
+# advancing the position would hand two frames the same key.
+_KEY_BATCH = 4096
+_key_lock = threading.Lock()
+_key_pool = b""
+_key_pos = 0
+
+
+def _take_key() -> bytes:
+    global _key_pool, _key_pos
+    while True:
+        with _key_lock:
+            pos = _key_pos
+            if pos + 4 <= len(_key_pool):
+                _key_pos = pos + 4
+                return _key_pool[pos : pos + 4]
+        fresh = os.urandom(_KEY_BATCH)  # a system call: outside the lock
+        with _key_lock:
+            # Another thread may have refilled it first: keep what is left.
+            if _key_pos + 4 > len(_key_pool):
+                _key_pool = fresh
+                _key_pos = 0
+
+
+def build_masked_frame(first: int, payload: bytes) -> bytes:
+    """``build_frame`` masked with a fresh unpredictable key: what a client
+    sends. Thread-safe: concurrent calls never share a key."""
+    return build_frame(first, payload, _take_key(), 0)

@@ -29,20 +29,27 @@ cdef enum:
 cdef extern from "_kernels/utf8_decode.h":
     object wsfast_decode_valid_utf8(const unsigned char *p, size_t n)
     int wsfast_decode_select(int max_level)
+    int wsfast_decode_wide()
     const char *wsfast_decode_kernel()
+
+cdef extern from "_kernels/cpu.h":
+    const bint WSFAST_FREE_THREADED
 
 # Below AVX2 the decoder's vector paths lose to CPython's own from about
 # 1 KiB (measured); there, validated text goes to PyUnicode_DecodeUTF8.
-cdef bint _decoder_wide = True
 cdef enum:
     DECODE_NARROW_UP_TO = 512
+
+# Kernels chosen now, while the import lock keeps every other thread out;
+# a later select_kernel() swaps them atomically (see _kernels/cpu.h).
+wsfast_utf8_select(-1)
+wsfast_decode_select(-1)
 
 
 def select_kernel(int max_level=-1):
     """Choose the best kernels at or below ``max_level`` (-1: no cap)."""
-    global _decoder_wide
     wsfast_utf8_select(max_level)
-    _decoder_wide = wsfast_decode_select(max_level) >= 2
+    wsfast_decode_select(max_level)
     return wsfast_utf8_kernel().decode("ascii")
 
 
@@ -74,7 +81,9 @@ cdef ptrdiff_t _validate_object(object data, uint32_t *state, Py_ssize_t *length
         return _run(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), state, True)
     if isinstance(data, str) or data is None:
         raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}")
-    if type(data) is bytearray and PyByteArray_GET_SIZE(data) < NOGIL_FROM:
+    # With the GIL held and no Python code run in between, nothing can resize
+    # a small bytearray while it is read; free-threaded, only an export can.
+    if not WSFAST_FREE_THREADED and type(data) is bytearray and PyByteArray_GET_SIZE(data) < NOGIL_FROM:
         if length != NULL:
             length[0] = PyByteArray_GET_SIZE(data)
         return _run(<const unsigned char *>PyByteArray_AS_STRING(data), PyByteArray_GET_SIZE(data), state, False)
@@ -224,6 +233,6 @@ cpdef object decode_utf8(bytes buf, Py_ssize_t start, Py_ssize_t end):
     cdef const unsigned char *p = <const unsigned char *>PyBytes_AS_STRING(buf) + start
     if _run(p, n, &state, True) >= 0 or state != WSFAST_UTF8_ACCEPT:
         return None
-    if not _decoder_wide and n > DECODE_NARROW_UP_TO:
+    if n > DECODE_NARROW_UP_TO and not wsfast_decode_wide():
         return PyUnicode_DecodeUTF8(<const char *>p, n, NULL)
     return wsfast_decode_valid_utf8(p, <size_t>n)
