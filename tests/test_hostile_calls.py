@@ -104,6 +104,7 @@ BASE_ARGS: Dict[str, Tuple[Any, ...]] = {
     "mask_inplace": (bytearray(b"hello"), _KEY, 0),
     "unmask_slice": (b"abcdefgh", 0, 8, _KEY, 0, 0),
     "build_frame": (0x81, b"hello", _KEY, 0),
+    "build_masked_frame": (0x81, b"hello"),
     "mask_into": (b"abcdefgh", 0, 8, _KEY, 0, bytearray(8), 0),
     "select_kernel": (-1,),
     "validate_utf8": (b"abc",),
@@ -145,8 +146,8 @@ CONSTRUCT: Dict[str, Tuple[Any, ...]] = {
 # Positional arguments tried for a callable missing from BASE_ARGS.
 PLAUSIBLE = (b"abcdefgh", 0, 8, _KEY, 0, 0, bytearray(8))
 # Results that legitimately differ between runs or backends (utf8_feed's
-# states are each kernel's own encoding).
-NOT_COMPARED = {"select_kernel", "kernel", "decoder_kernel", "cpu_features", "utf8_feed"}
+# states are each kernel's own encoding; build_masked_frame draws a random key).
+NOT_COMPARED = {"select_kernel", "kernel", "decoder_kernel", "cpu_features", "utf8_feed", "build_masked_frame"}
 # object's own slot wrappers check their self; they are not what this test is for.
 SKIP_METHODS = {"__new__", "__init_subclass__", "__subclasshook__", "__class__", "__dir__", "__sizeof__",
                 "__format__", "__getattribute__", "__setattr__", "__delattr__", "__hash__", "__str__"}
