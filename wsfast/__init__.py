@@ -25,6 +25,7 @@ from ._handshake import (
     reject_response,
 )
 from ._types import CloseCode, Opcode
+from .dropin import patch, patched, unpatch
 
 __version__ = "0.1.0"
 
@@ -90,4 +91,7 @@ __all__ = [
     "ProtocolError",
     "InvalidUTF8",
     "MessageTooBig",
+    "patch",
+    "unpatch",
+    "patched",
 ]
