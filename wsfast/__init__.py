@@ -26,6 +26,7 @@ from ._handshake import (
     reject_response,
 )
 from ._types import CloseCode, Opcode
+from .dropin import patch, patched, unpatch
 
 __version__ = "0.1.0"
 
@@ -96,4 +97,7 @@ __all__ = [
     "ProtocolError",
     "InvalidUTF8",
     "MessageTooBig",
+    "patch",
+    "unpatch",
+    "patched",
 ]
