@@ -126,6 +126,21 @@ STR_KINDS: List[Tuple[str, Callable[[str], Any]]] = [
 ]
 # Kinds for a limit (an int or None).
 LIMIT_KINDS = INT_KINDS
+# Kinds for an object argument (the deflate codec), made from a proper one.
+OBJECT_KINDS: List[Tuple[str, Callable[[Any], Any]]] = [
+    ("the proper object", lambda v: v()),
+    ("None", lambda v: None),
+    ("int", lambda v: 5),
+    ("str", lambda v: "x"),
+    ("its class", lambda v: v),
+    ("object", lambda v: object()),
+]
+
+
+def _deflate_codec() -> Any:
+    from wsfast import PerMessageDeflate
+
+    return PerMessageDeflate(client=False)
 
 
 class _IntSub(int):
@@ -191,6 +206,7 @@ CASES: List[Case] = [
     ("MessageReader", "max_message_size", LIMIT_KINDS, 100, lambda api, v: _feed(api, "MessageReader", _masked(HELLO), max_message_size=v)),
     ("MessageReader", "max_frame_size", LIMIT_KINDS, 100, lambda api, v: _feed(api, "MessageReader", _masked(HELLO), max_frame_size=v)),
     ("MessageReader", "strict", BOOL_KINDS, True, lambda api, v: _feed(api, "MessageReader", _masked(HELLO), strict=v)),
+    ("MessageReader", "deflate", OBJECT_KINDS, _deflate_codec, lambda api, v: _feed(api, "MessageReader", _masked(HELLO), deflate=v)),
     ("MessageReader.feed", "data", BYTES_KINDS, _masked(HELLO), lambda api, v: _feed(api, "MessageReader", v)),
     ("encode_frame", "opcode", INT_KINDS, 2, lambda api, v: api.encode_frame(v, HELLO)),
     ("encode_frame", "payload", BYTES_KINDS, HELLO, lambda api, v: api.encode_frame(2, v)),
@@ -302,6 +318,7 @@ def table(api: Optional[Any] = None) -> str:
         ("Integer arguments", INT_KINDS),
         ("Flags", BOOL_KINDS),
         ("Text arguments", STR_KINDS),
+        ("Objects", OBJECT_KINDS),
     ]
     out = []
     for title, kinds in groups:

@@ -12,6 +12,7 @@ from typing import Dict
 
 from . import _backend
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
+from ._extensions import DeflateParams, deflate_check, deflate_choose, deflate_offer, parse_extensions
 from ._handshake import (
     HandshakeError,
     accept_key,
@@ -25,6 +26,7 @@ from ._handshake import (
     reject_response,
 )
 from ._types import CloseCode, Opcode
+from .dropin import patch, patched, unpatch
 
 __version__ = "0.1.0"
 
@@ -48,6 +50,7 @@ Close = _api.Close
 encode_frame = _api.encode_frame
 encode_close = _api.encode_close
 parse_close = _api.parse_close
+PerMessageDeflate = _api.PerMessageDeflate
 
 
 def kernels() -> Dict[str, str]:
@@ -77,6 +80,7 @@ __all__ = [
     "encode_frame",
     "encode_close",
     "parse_close",
+    "PerMessageDeflate",
     "accept_key",
     "generate_key",
     "check_request",
@@ -87,7 +91,15 @@ __all__ = [
     "parse_response",
     "reject_response",
     "HandshakeError",
+    "DeflateParams",
+    "deflate_offer",
+    "deflate_choose",
+    "deflate_check",
+    "parse_extensions",
     "ProtocolError",
     "InvalidUTF8",
     "MessageTooBig",
+    "patch",
+    "unpatch",
+    "patched",
 ]
