@@ -17,7 +17,7 @@ from .conftest import MODE, load_backend
 def test_requested_backend_loaded() -> None:
     expected = {"1": "cython", "0": "python"}.get(MODE)
     if expected is not None:
-        assert wsfast.IMPLEMENTATION == expected
+        assert expected == wsfast.IMPLEMENTATION
     else:
         assert wsfast.IMPLEMENTATION in ("cython", "python")
 
@@ -85,3 +85,16 @@ def test_max_simd_caps_kernels() -> None:
     load_backend("cython")  # skips, or fails under WSFAST_EXTENSIONS=1, when not built
     out = _run("import wsfast; print(wsfast.kernels())", WSFAST_MAX_SIMD="scalar", WSFAST_EXTENSIONS="1")
     assert out == "{'mask': 'scalar', 'utf8': 'scalar', 'utf8_decode': 'scalar'}"
+
+
+def test_version_is_one_number() -> None:
+    from importlib import metadata
+
+    from wsfast import _version
+
+    assert wsfast.__version__ == _version.__version__
+    try:
+        installed = metadata.version("wsfast")
+    except metadata.PackageNotFoundError:
+        pytest.skip("wsfast is imported from a source tree that was not installed")
+    assert installed == wsfast.__version__

@@ -25,8 +25,7 @@ from ._handshake import (
     reject_response,
 )
 from ._types import CloseCode, Opcode
-
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 _api = _backend.select()
 

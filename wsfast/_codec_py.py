@@ -19,7 +19,7 @@ from ._buffers import as_bytes
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
 from ._mask_py import build_frame, unmask_slice
 from ._objects_py import untracked
-from ._types import OPCODES, Opcode
+from ._types import OPCODES
 from ._utf8_py import decode_utf8, utf8_feed
 
 __all__ = [

@@ -534,7 +534,7 @@ class _ClientConnection(_Endpoint):
     def on_pong(self, payload: bytes) -> None:
         # A pong answers the most recent ping with its payload, and every
         # earlier one (RFC 6455 §5.5.3: a pong may answer only the latest).
-        for i, (sent, waiter) in enumerate(self._pong_waiters):
+        for i, (sent, _waiter) in enumerate(self._pong_waiters):
             if sent == payload:
                 for _, earlier in self._pong_waiters[: i + 1]:
                     if not earlier.done():

@@ -7,7 +7,7 @@ over the strided quarters of the buffer, one per key byte.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from ._buffers import as_bytes
 
