@@ -33,15 +33,25 @@ def test_kernels_named(ws) -> None:
 
 
 def test_public_names_match_across_backends(ws) -> None:
-    for names in _backend._MODULES.values():
+    for names in _backend.public_names().values():
         for name in names:
             assert callable(getattr(ws, name)), name
 
 
+def test_package_exports_every_hot_path_name_once() -> None:
+    names = [name for names in _backend.public_names().values() for name in names]
+    assert len(names) == len(set(names))
+    assert set(names) <= set(wsfast.__all__)
+    assert len(wsfast.__all__) == len(set(wsfast.__all__))
+    for name in wsfast.__all__:
+        assert hasattr(wsfast, name), name
+
+
 def test_package_exports_selected_backend() -> None:
     api = _backend.load(wsfast.IMPLEMENTATION)
-    assert wsfast.apply_mask is api.apply_mask
-    assert wsfast.FrameParser is api.FrameParser
+    for names in _backend.public_names().values():
+        for name in names:
+            assert getattr(wsfast, name) is getattr(api, name), name
     assert wsfast.kernels() == api.kernels()
 
 
