@@ -300,8 +300,15 @@ cpdef bytes build_frame(int first, bytes payload, bytes key_source, Py_ssize_t k
 
 cdef extern from "_kernels/cpu.h":
     const char *wsfast_cpu_features_c "wsfast_cpu_features"()
+    const char *wsfast_cpu_checks_c "wsfast_cpu_checks"()
 
 
 def cpu_features():
     """CPU features the kernels can use on this machine, space-separated."""
     return wsfast_cpu_features_c().decode("ascii")
+
+
+def cpu_checks():
+    """Every CPU feature a kernel checks, in the order checked: name -> found."""
+    pairs = wsfast_cpu_checks_c().decode("ascii").split()
+    return {name: flag == "1" for name, flag in (pair.split("=") for pair in pairs)}
