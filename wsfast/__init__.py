@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Dict
 
 from . import _backend
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
+from ._extensions import DeflateParams, deflate_check, deflate_choose, deflate_offer, parse_extensions
 from ._handshake import (
     HandshakeError,
     accept_key,
@@ -26,6 +27,7 @@ from ._handshake import (
 )
 from ._types import CloseCode, Opcode
 from ._version import __version__ as __version__
+from .dropin import patch, patched, unpatch
 
 _api = _backend.select()
 
@@ -80,9 +82,17 @@ __all__ = [
     "parse_response",
     "reject_response",
     "HandshakeError",
+    "DeflateParams",
+    "deflate_offer",
+    "deflate_choose",
+    "deflate_check",
+    "parse_extensions",
     "ProtocolError",
     "InvalidUTF8",
     "MessageTooBig",
+    "patch",
+    "unpatch",
+    "patched",
 ]
 
 if not TYPE_CHECKING:

@@ -110,21 +110,14 @@ def hosts() -> Tuple[bool, List[Dict[str, Any]]]:
     drop-in package; the installed libraries are listed anyway."""
     try:
         dropin = importlib.import_module("wsfast.dropin")
-        listing = dropin.hosts
-    except (ImportError, AttributeError):
-        # Hook: with wsfast.dropin present, its hosts() answers instead.
-        from importlib import metadata
-
-        found = []
-        for name, distribution in _KNOWN_HOSTS:
-            try:
-                version: Optional[str] = metadata.version(distribution)
-            except metadata.PackageNotFoundError:
-                continue
-            found.append({"name": name, "distribution": distribution, "version": version, "patched": False})
-        return False, found
+        listing = dropin.hosts()
+    except Exception:
+        # Hook: with wsfast.dropin present and working, its hosts() answers;
+        # otherwise the installed libraries are still listed, and those
+        # that patched() names (when it answers) are marked patched.
+        return _hosts_from_metadata()
     found = []
-    for host in listing():
+    for host in listing:
         version = getattr(host, "version", None)
         if version is None:
             continue  # not installed
@@ -137,6 +130,24 @@ def hosts() -> Tuple[bool, List[Dict[str, Any]]]:
             }
         )
     return True, found
+
+
+def _hosts_from_metadata() -> Tuple[bool, List[Dict[str, Any]]]:
+    from importlib import metadata
+
+    try:
+        patched = set(importlib.import_module("wsfast.dropin").patched())
+        patchable = True
+    except Exception:
+        patched, patchable = set(), False
+    found = []
+    for name, distribution in _KNOWN_HOSTS:
+        try:
+            version: Optional[str] = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+        found.append({"name": name, "distribution": distribution, "version": version, "patched": name in patched})
+    return patchable, found
 
 
 def report() -> Dict[str, Any]:
