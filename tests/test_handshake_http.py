@@ -262,6 +262,8 @@ async def _exchange(data: bytes, implementation: str) -> Tuple[bytes, float]:
 WIRE_CASES = [
     ("no Host", request([p for p in GOOD if p[0] != "Host"]), 400, b"missing Host header"),
     ("two Host", request(GOOD + [("Host", "b")]), 400, b"appears 2 times"),
+    ("bare LF", request(GOOD, eol="\n"), 400, b"bare LF"),
+    ("bare LF, first line only", b"GET /chat HTTP/1.1\n", 400, b"bare LF"),
     ("obs-fold", request(GOOD + [("X", "a\r\n b")]), 400, b"folding"),
     ("space before colon", request(GOOD).replace(b"Host:", b"Host :"), 400, b"before the colon"),
     ("body", request(GOOD + [("Content-Length", "3")]) + b"abc", 400, b"cannot carry a body"),
@@ -269,7 +271,7 @@ WIRE_CASES = [
     ("smuggling pair", request(GOOD + [("Content-Length", "0"), ("Transfer-Encoding", "chunked")]), 400,
      b"both Transfer-Encoding"),
     ("asterisk target", request(GOOD, line="GET * HTTP/1.1"), 400, b"request-target"),
-    ("too large", b"GET / HTTP/1.1\r\nX: " + b"a" * MAX_HEAD_SIZE, 431, b"large"),
+    ("too large", b"GET / HTTP/1.1\r\nX: " + b"a" * MAX_HEAD_SIZE, 431, b"larger than"),
     ("version", request(GOOD).replace(b"Version: 13", b"Version: 8"), 426, b"only version 13"),
 ]
 
