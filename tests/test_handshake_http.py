@@ -304,3 +304,74 @@ def test_echo_server_upgrades_a_good_request(ws: types.SimpleNamespace) -> None:
             await server.wait_closed()
 
     assert asyncio.run(scenario()).startswith(b"HTTP/1.1 101 ")
+
+
+# ---------------------------------------------------------------- argument edges
+
+
+def test_long_values_are_shortened_in_messages() -> None:
+    with pytest.raises(HandshakeError) as info:
+        check_request([(n, "x" * 500 if n == "Host" else v) for n, v in GOOD] + [("Host", "y")])
+    with pytest.raises(HandshakeError) as info:
+        check_request(Request("GET", "/" + "#" * 300, Headers(GOOD)))
+    assert "..." in str(info.value) and len(str(info.value)) < 300
+
+
+def test_headers_refuse_a_three_item_pair_and_compare_only_with_headers() -> None:
+    from wsfast._handshake import build_request, build_response, reject_response
+
+    with pytest.raises(TypeError, match="pairs"):
+        Headers([("a", "b", "c")])  # type: ignore[list-item]
+    assert Headers(GOOD) != GOOD
+    assert Headers(GOOD) == Headers([(n.upper(), v) for n, v in GOOD])
+    assert repr(Headers([("A", "b")])) == "Headers([('A', 'b')])"
+    with pytest.raises(ValueError, match="not a valid HTTP token"):
+        build_response(KEY, extra_headers=[("Bad Name", "v")])
+    with pytest.raises(TypeError, match="subprotocol must be str"):
+        build_request("h", subprotocols=[b"chat"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="key must be str"):
+        build_request("h", key=KEY.encode())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="reason must be str"):
+        reject_response(400, b"Bad")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- the client's side
+
+
+async def _connect_to(answer: bytes, implementation: str) -> BaseException:
+    from wsfast import _echo
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        if not answer:
+            writer.close()
+            return
+        await asyncio.sleep(10)  # the client must not wait for more
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(Exception) as info:
+            await asyncio.wait_for(_echo.connect("127.0.0.1", port, implementation=implementation), 5)
+        return info.value
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(
+    "answer, error, why",
+    [
+        (b"HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\n\n", HandshakeError, "bare LF"),
+        (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nX: " + b"a" * MAX_HEAD_SIZE, HandshakeError,
+         "larger than"),
+        (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", HandshakeError, "expected 101"),
+        (b"", ConnectionError, "connection lost during the handshake"),
+    ],
+    ids=["bare LF", "too large", "refused", "closed"],
+)
+def test_client_fails_a_bad_answer_at_once(answer: bytes, error: type, why: str, ws: types.SimpleNamespace) -> None:
+    exc = asyncio.run(_connect_to(answer, ws.IMPLEMENTATION))
+    assert isinstance(exc, error), repr(exc)
+    assert why in str(exc)
