@@ -2,7 +2,9 @@
 and structured streams in random chunkings: messages, control events, the
 error (type, close code, reason, riding events) and the failed state must be
 identical, and feeding the stream whole must give the same events and error
-(fail fast inside a frame in pieces is the same error, reported earlier)."""
+(fail fast inside a frame in pieces is the same error, reported earlier).
+A third of the runs negotiate permessage-deflate: compressed messages,
+corrupt ones and ones that inflate past the limit."""
 
 from __future__ import annotations
 
@@ -11,9 +13,19 @@ import atheris
 import fuzzlib
 from fuzzlib import PURE, check_same, each_compiled, pick, record
 
+with atheris.instrument_imports(include=["wsfast"]):
+    from wsfast import PerMessageDeflate
+
 
 def make(api, opts):
-    return api.MessageReader(client=opts[0], max_message_size=opts[1], max_frame_size=opts[2], strict=opts[3])
+    deflate = None
+    if opts[4]:
+        # A connection of its own per reader; no context takeover, as the
+        # stream's compressed messages are each compressed afresh.
+        deflate = PerMessageDeflate(client=opts[0], server_no_context_takeover=True,
+                                    client_no_context_takeover=True, library="zlib")
+    return api.MessageReader(client=opts[0], max_message_size=opts[1], max_frame_size=opts[2], strict=opts[3],
+                             deflate=deflate)
 
 
 def flatten(out):
@@ -29,8 +41,9 @@ def flatten(out):
 
 def test_one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
-    opts = (fdp.ConsumeBool(), pick(fdp, fuzzlib.LIMITS), pick(fdp, (None, None, 10, 200)), fdp.ConsumeIntInRange(0, 3) != 0)
-    wire = fuzzlib.stream(fdp, opts[0])
+    opts = (fdp.ConsumeBool(), pick(fdp, fuzzlib.LIMITS), pick(fdp, (None, None, 10, 200)), fdp.ConsumeIntInRange(0, 3) != 0,
+            fdp.ConsumeIntInRange(0, 2) == 0)
+    wire = fuzzlib.stream(fdp, opts[0], compressed=opts[4])
     chunks = fuzzlib.chunking(fdp, wire)
     expected = record(make(PURE, opts), chunks)
     whole = record(make(PURE, opts), [wire])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import zlib
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import atheris
@@ -115,8 +116,18 @@ def frame_bytes(first: int, payload: bytes, key: Optional[bytes], enc: int, leng
     return head + key + xor(payload, key)
 
 
-def structured_stream(fdp: Any, client: bool) -> bytes:
-    """Mostly valid frames, each possibly breaking one rule."""
+def deflate(payload: bytes) -> bytes:
+    """One message compressed as permessage-deflate without context takeover
+    sends it (RFC 7692 §7.2.1: the sync-flush tail removed)."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    out = c.compress(payload) + c.flush(zlib.Z_SYNC_FLUSH)
+    return out[:-4] if out.endswith(b"\x00\x00\xff\xff") else out
+
+
+def structured_stream(fdp: Any, client: bool, compressed: bool = False) -> bytes:
+    """Mostly valid frames, each possibly breaking one rule. ``compressed``:
+    permessage-deflate is on, so whole data messages are often compressed
+    (RSV1), and now and then a compressed payload is corrupt."""
     out = bytearray()
     for _ in range(fdp.ConsumeIntInRange(0, 8)):
         flavour = fdp.ConsumeIntInRange(0, 19)
@@ -150,6 +161,14 @@ def structured_stream(fdp: Any, client: bool) -> bytes:
         elif flavour == 8:
             out += fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 12))
             continue
+        elif compressed and flavour in (9, 10, 11, 12) and opcode in (1, 2):
+            rsv = 4
+            if flavour == 12:
+                payload = some_bytes(fdp)
+            else:
+                if flavour == 11:
+                    payload = payload * pick(fdp, (100, 1000, 5000))  # inflates well past its frame
+                payload = deflate(payload)
         if not enc:
             n = len(payload) if length is None else length
             enc = 7 if n < 126 else 16 if n < 65536 else 64
@@ -159,10 +178,10 @@ def structured_stream(fdp: Any, client: bool) -> bytes:
     return bytes(out)
 
 
-def stream(fdp: Any, client: bool) -> bytes:
+def stream(fdp: Any, client: bool, compressed: bool = False) -> bytes:
     if fdp.ConsumeIntInRange(0, 3) == 0:
         return bytes(fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 600)))
-    return structured_stream(fdp, client)
+    return structured_stream(fdp, client, compressed)
 
 
 def chunking(fdp: Any, data: bytes) -> List[bytes]:
