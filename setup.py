@@ -89,6 +89,9 @@ def _extensions():
             "wraparound": False,
             "cdivision": True,
             "embedsignature": True,
+            # Python syntax: the "c" format prints a keyword-only constructor
+            # argument as positional (tests/test_typing.py checks the docs).
+            "embedsignature.format": "python",
             "freethreading_compatible": True,
             # No generated __reduce_cython__/__setstate_cython__: with bounds
             # checks off they read junk state past its end. Classes that

@@ -12,14 +12,15 @@ like bytes, and slicing them gives bytes.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple, Union
 
 from ._buffers import as_bytes
 from ._deflate import PerMessageDeflate
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
 from ._mask_py import build_frame, build_masked_frame, unmask_slice
 from ._objects_py import untracked
-from ._types import OPCODES, Opcode
+from ._signature import ClassSignature
+from ._types import OPCODES
 from ._utf8_py import decode_utf8, utf8_feed
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
     "encode_frame",
     "encode_close",
     "parse_close",
-    "DEFAULT_MAX_SIZE",
 ]
 
 #: Default limit for a message (and for a frame in ``FrameParser``): 1 MiB.
@@ -66,6 +66,10 @@ _INFLATE_STEP = 65536
 
 class Frame:
     """One frame as it came off the wire, payload unmasked."""
+
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(fin, rsv1, rsv2, rsv3, opcode, payload)")
 
     __slots__ = ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload")
 
@@ -106,6 +110,10 @@ class Frame:
 class Message:
     """A whole data message: ``str`` for text, ``bytes`` for binary."""
 
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(opcode, data)")
+
     __slots__ = ("opcode", "data")
 
     def __init__(self, opcode: int, data: Union[str, bytes]) -> None:
@@ -129,6 +137,10 @@ class Message:
 class Ping:
     """A ping; answer it with a pong carrying the same payload."""
 
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(payload)")
+
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
@@ -151,6 +163,10 @@ class Ping:
 class Pong:
     """A pong."""
 
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(payload)")
+
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
@@ -172,6 +188,10 @@ class Pong:
 
 class Close:
     """A close frame; ``code`` is 1005 when the frame carried no payload."""
+
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(code, reason)")
 
     __slots__ = ("code", "reason")
 
@@ -619,6 +639,14 @@ class FrameParser(_FrameReader):
     between threads.
     """
 
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(*, client=False, max_frame_size=1048576, rsv_allowed=0, strict=True)")
+
+    if TYPE_CHECKING:
+
+        def feed(self, data: Any) -> List[Frame]: ...
+
     def __init__(
         self,
         *,
@@ -670,6 +698,16 @@ class MessageReader(_FrameReader):
     A reader holds one connection's state: one instance is not to be shared
     between threads.
     """
+
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature(
+            "(*, client=False, max_message_size=1048576, max_frame_size=None, strict=True, deflate=None)"
+        )
+
+    if TYPE_CHECKING:
+
+        def feed(self, data: Any) -> List[Union[Message, Ping, Pong, Close]]: ...
 
     def __init__(
         self,

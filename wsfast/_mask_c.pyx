@@ -27,6 +27,8 @@ from libc.string cimport memcpy
 
 import os
 
+from ._signature import ClassSignature
+
 cdef extern from "_kernels/mask.h":
     void wsfast_mask(const unsigned char *src, unsigned char *dst, size_t length,
                      const unsigned char *key) nogil
@@ -252,6 +254,9 @@ cdef class Masker:
     between threads (give each connection its own).
     """
 
+    # inspect cannot read a C __init__ (see _signature.py).
+    __signature__ = ClassSignature("(mask)")
+
     cdef unsigned char _key[4]
     cdef Py_ssize_t _offset
 
@@ -417,8 +422,15 @@ cdef bytes _build(unsigned char first, bytes payload, const unsigned char *key):
 
 cdef extern from "_kernels/cpu.h":
     const char *wsfast_cpu_features_c "wsfast_cpu_features"()
+    const char *wsfast_cpu_checks_c "wsfast_cpu_checks"()
 
 
 def cpu_features():
     """CPU features the kernels can use on this machine, space-separated."""
     return wsfast_cpu_features_c().decode("ascii")
+
+
+def cpu_checks():
+    """Every CPU feature a kernel checks, in the order checked: name -> found."""
+    pairs = wsfast_cpu_checks_c().decode("ascii").split()
+    return {name: flag == "1" for name, flag in (pair.split("=") for pair in pairs)}

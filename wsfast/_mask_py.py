@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from typing import Any, Deque, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Deque, Dict, Optional
 
 from ._buffers import as_bytes
+from ._signature import ClassSignature
 
 __all__ = ["apply_mask", "mask_inplace", "Masker"]
 
@@ -108,6 +109,9 @@ class Masker:
     between threads (give each connection its own).
     """
 
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(mask)")
     __slots__ = ("_key", "_offset")
 
     def __init__(self, mask: Any) -> None:
