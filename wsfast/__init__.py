@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     # Type checkers read the pure-Python twins; the compiled modules have the
     # same API (stubtest checks their stubs against it).
     from ._codec_py import *
+    from ._deflate import PerMessageDeflate as PerMessageDeflate
     from ._mask_py import *
     from ._utf8_py import *
 
@@ -72,6 +73,7 @@ __all__ = [
     "encode_frame",
     "encode_close",
     "parse_close",
+    "PerMessageDeflate",
     "accept_key",
     "generate_key",
     "check_request",

@@ -12,7 +12,7 @@ import platform
 import types
 from typing import Dict, Tuple
 
-from . import _env
+from . import _deflate, _env
 
 # The hot paths, by module (minus the _c/_py suffix). Each one's public names
 # are listed once, in the __all__ of its pure-Python twin; the compiled
@@ -47,6 +47,8 @@ def load(implementation: str) -> types.SimpleNamespace:
         modules[base] = module
         for name in names:
             setattr(api, name, getattr(module, name))
+    # One codec source for both backends, framing with this backend's builder.
+    api.PerMessageDeflate = _deflate.bind(api.encode_frame)
     if implementation == "cython":
         level = _env.max_simd_level()
         mask_kernel = modules["_mask"].select_kernel(level)
