@@ -23,7 +23,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.object cimport PyObject
 from libc.string cimport memcpy
 
-from ._signature import ClassSignature
+from ._signature import class_signature
 
 cdef extern from "_kernels/mask.h":
     void wsfast_mask(const unsigned char *src, unsigned char *dst, size_t length,
@@ -221,7 +221,7 @@ cdef class Masker:
     """Streaming masker: the key position carries across ``process`` calls."""
 
     # inspect cannot read a C __init__ (see _signature.py).
-    __signature__ = ClassSignature("(mask)")
+    __signature__ = class_signature("(mask)")
 
     cdef unsigned char _key[4]
     cdef Py_ssize_t _offset
