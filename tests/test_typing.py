@@ -190,10 +190,7 @@ SAMPLES: Dict[str, Tuple[Tuple[Any, ...], Dict[str, Any]]] = {
     "Masker": ((b"abcd",), {}),
     "Utf8Validator": ((), {}),
     "FrameParser": ((), {"client": True, "max_frame_size": 10, "rsv_allowed": 4, "strict": False}),
-    "MessageReader": (
-        (),
-        {"client": True, "max_message_size": 10, "max_frame_size": 10, "strict": False, "deflate": None},
-    ),
+    "MessageReader": ((), {"client": True, "max_message_size": 10, "max_frame_size": 10, "strict": False, "deflate": None}),
     "Frame": ((True, False, False, False, 1, b"x"), {}),
     "Message": ((1, "x"), {}),
     "Ping": ((b"x",), {}),

@@ -21,6 +21,7 @@ from ._handshake import (
     check_request,
     check_response,
     generate_key,
+    head_end,
     parse_request,
     parse_response,
     reject_response,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     # Type checkers read the pure-Python twins; the compiled modules have the
     # same API (stubtest checks their stubs against it).
     from ._codec_py import *
-    from ._deflate import PerMessageDeflate as PerMessageDeflate
+    from ._deflate import PerMessageDeflate
     from ._mask_py import *
     from ._utf8_py import *
 
@@ -80,6 +81,7 @@ __all__ = [
     "build_response",
     "build_request",
     "check_response",
+    "head_end",
     "parse_request",
     "parse_response",
     "reject_response",

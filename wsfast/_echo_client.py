@@ -35,7 +35,7 @@ from ._echo_common import (
     load_api,
 )
 from ._errors import ProtocolError
-from ._handshake import MAX_HEAD_SIZE, HandshakeError, build_request, check_response, parse_response
+from ._handshake import HandshakeError, build_request, check_response, head_end, parse_response
 
 __all__ = ["Client", "ConnectionClosed", "connect", "main"]
 
@@ -124,15 +124,12 @@ class _ClientConnection(Endpoint):
             self._feed(data)
             return
         self._head += data
-        end = self._head.find(b"\r\n\r\n", 0, MAX_HEAD_SIZE)
-        if end < 0:
-            if len(self._head) >= MAX_HEAD_SIZE:
-                self._handshake_failed(HandshakeError("response head too large"))
-            return
-        end += 4
-        head, rest = bytes(self._head[:end]), bytes(self._head[end:])
-        self._head = bytearray()
         try:
+            end = head_end(self._head, "response")
+            if end < 0:
+                return
+            head, rest = bytes(self._head[:end]), bytes(self._head[end:])
+            self._head = bytearray()
             check_response(parse_response(head), self._key)
         except HandshakeError as exc:
             self._handshake_failed(exc)
