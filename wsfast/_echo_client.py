@@ -156,7 +156,7 @@ class _ClientConnection(Endpoint):
     def on_pong(self, payload: bytes) -> None:
         # A pong answers the most recent ping with its payload, and every
         # earlier one (RFC 6455 §5.5.3: a pong may answer only the latest).
-        for i, (sent, waiter) in enumerate(self._pong_waiters):
+        for i, (sent, _waiter) in enumerate(self._pong_waiters):
             if sent == payload:
                 for _, earlier in self._pong_waiters[: i + 1]:
                     if not earlier.done():
@@ -466,7 +466,7 @@ async def _echo_back(client: Client) -> None:
 async def _autobahn(url: str, args: argparse.Namespace) -> int:
     """Run every case of an Autobahn fuzzingserver at ``url`` as its testee."""
     host, port, _ = parse_url(url)
-    options = dict(implementation=args.implementation, max_message_size=args.max_message_size)
+    options = {"implementation": args.implementation, "max_message_size": args.max_message_size}
     counter = await connect(host, port, "/getCaseCount", **options)
     count = int(await counter.recv())
     await counter.wait_closed()
