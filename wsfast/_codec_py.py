@@ -19,7 +19,7 @@ from ._deflate import PerMessageDeflate
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
 from ._mask_py import build_frame, build_masked_frame, unmask_slice
 from ._objects_py import untracked
-from ._signature import ClassSignature
+from ._signature import class_signature
 from ._types import OPCODES
 from ._utf8_py import decode_utf8, utf8_feed
 
@@ -67,9 +67,8 @@ _INFLATE_STEP = 65536
 class Frame:
     """One frame as it came off the wire, payload unmasked."""
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(fin, rsv1, rsv2, rsv3, opcode, payload)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(fin, rsv1, rsv2, rsv3, opcode, payload)")
 
     __slots__ = ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload")
 
@@ -110,9 +109,8 @@ class Frame:
 class Message:
     """A whole data message: ``str`` for text, ``bytes`` for binary."""
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(opcode, data)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(opcode, data)")
 
     __slots__ = ("opcode", "data")
 
@@ -137,9 +135,8 @@ class Message:
 class Ping:
     """A ping; answer it with a pong carrying the same payload."""
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(payload)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(payload)")
 
     __slots__ = ("payload",)
 
@@ -163,9 +160,8 @@ class Ping:
 class Pong:
     """A pong."""
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(payload)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(payload)")
 
     __slots__ = ("payload",)
 
@@ -189,9 +185,8 @@ class Pong:
 class Close:
     """A close frame; ``code`` is 1005 when the frame carried no payload."""
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(code, reason)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(code, reason)")
 
     __slots__ = ("code", "reason")
 
@@ -639,9 +634,8 @@ class FrameParser(_FrameReader):
     between threads.
     """
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(*, client=False, max_frame_size=1048576, rsv_allowed=0, strict=True)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(*, client=False, max_frame_size=1048576, rsv_allowed=0, strict=True)")
 
     if TYPE_CHECKING:
 
@@ -699,11 +693,10 @@ class MessageReader(_FrameReader):
     between threads.
     """
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature(
-            "(*, client=False, max_message_size=1048576, max_frame_size=None, strict=True, deflate=None)"
-        )
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature(
+        "(*, client=False, max_message_size=1048576, max_frame_size=None, strict=True, deflate=None)"
+    )
 
     if TYPE_CHECKING:
 

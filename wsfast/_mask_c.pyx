@@ -27,7 +27,7 @@ from libc.string cimport memcpy
 
 import os
 
-from ._signature import ClassSignature
+from ._signature import class_signature
 
 cdef extern from "_kernels/mask.h":
     void wsfast_mask(const unsigned char *src, unsigned char *dst, size_t length,
@@ -255,7 +255,7 @@ cdef class Masker:
     """
 
     # inspect cannot read a C __init__ (see _signature.py).
-    __signature__ = ClassSignature("(mask)")
+    __signature__ = class_signature("(mask)")
 
     cdef unsigned char _key[4]
     cdef Py_ssize_t _offset

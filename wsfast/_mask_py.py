@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from typing import TYPE_CHECKING, Any, Deque, Dict, Optional
+from typing import Any, Deque, Dict, Optional
 
 from ._buffers import as_bytes
-from ._signature import ClassSignature
+from ._signature import class_signature
 
 __all__ = ["apply_mask", "mask_inplace", "Masker"]
 
@@ -109,9 +109,8 @@ class Masker:
     between threads (give each connection its own).
     """
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(mask)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(mask)")
     __slots__ = ("_key", "_offset")
 
     def __init__(self, mask: Any) -> None:

@@ -14,7 +14,7 @@ from libc.stdint cimport uint32_t
 from libc.stddef cimport ptrdiff_t
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 
-from ._signature import ClassSignature
+from ._signature import class_signature
 
 cdef extern from "_kernels/utf8.h":
     const uint32_t WSFAST_UTF8_ACCEPT
@@ -162,7 +162,7 @@ cdef class Utf8Validator:
     """
 
     # inspect cannot read a C __init__ (see _signature.py).
-    __signature__ = ClassSignature("()")
+    __signature__ = class_signature("()")
 
     cdef uint32_t _state
     cdef bint _failed

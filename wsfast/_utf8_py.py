@@ -9,10 +9,10 @@ finishes sequences split across chunks and pins down exact positions.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 from ._buffers import as_bytes
-from ._signature import ClassSignature
+from ._signature import class_signature
 
 __all__ = ["validate_utf8", "Utf8Validator"]
 
@@ -155,9 +155,8 @@ class Utf8Validator:
     threads (give each stream its own).
     """
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("()")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("()")
     __slots__ = ("_state", "_index")
 
     def __init__(self) -> None:
