@@ -254,6 +254,15 @@ cpdef bytes unmask_slice(bytes buf, Py_ssize_t start, Py_ssize_t end, bytes key,
     return out
 
 
+cpdef void mask_bytearray(bytearray data, bytes key) except *:
+    """XOR ``data`` in place with the 4 bytes of ``key``, holding the GIL
+    (another thread could resize a bytearray under a released one)."""
+    if PyBytes_GET_SIZE(key) != 4:
+        raise ValueError(f"mask must be 4 bytes long, not {PyBytes_GET_SIZE(key)}")
+    cdef unsigned char *buf = <unsigned char *>PyByteArray_AS_STRING(data)
+    _run(buf, buf, PyByteArray_GET_SIZE(data), <const unsigned char *>PyBytes_AS_STRING(key), False)
+
+
 cpdef bytes build_frame(int first, bytes payload, bytes key_source, Py_ssize_t key_pos):
     """A whole frame in one allocation: header with the shortest length
     encoding, then the payload, masked with the 4 bytes at ``key_pos`` of

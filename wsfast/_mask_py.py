@@ -130,6 +130,13 @@ def unmask_slice(buf: bytes, start: int, end: int, key: bytes, key_pos: int, pha
     return _xor(buf[start:end], _rotate(k, phase & 3))
 
 
+def mask_bytearray(data: bytearray, key: bytes) -> None:
+    """XOR the bytearray ``data`` in place with the 4-byte ``key``."""
+    if len(key) != 4:
+        raise ValueError(f"mask must be 4 bytes long, not {len(key)}")
+    data[:] = _xor(bytes(data), key)
+
+
 def build_frame(first: int, payload: bytes, key_source: Optional[bytes], key_pos: int) -> bytes:
     """A whole frame: first header byte ``first``, the shortest length
     encoding, then ``payload``, masked with ``key_source[key_pos:key_pos + 4]``
