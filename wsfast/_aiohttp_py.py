@@ -119,8 +119,11 @@ def _text_bytes(data: bytes) -> Any:
 def websocket_mask(mask: bytes, data: bytearray) -> None:
     """aiohttp's ``websocket_mask(mask, data)``: ``data`` XOR the 4-byte
     ``mask``, in place; the same argument types and checks as aiohttp's."""
-    assert isinstance(data, bytearray), data
-    assert len(mask) == 4, mask
+    if not isinstance(mask, bytes) or not isinstance(data, bytearray):
+        raise TypeError(
+            f"websocket_mask takes (bytes, bytearray), not ({type(mask).__name__}, {type(data).__name__})"
+        )
+    assert len(mask) == 4
     mask_bytearray(data, mask)
 
 
