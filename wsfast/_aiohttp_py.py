@@ -33,7 +33,7 @@ import asyncio
 import sys
 import weakref
 from collections import deque
-from typing import Any, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 from aiohttp.client_exceptions import ClientConnectionResetError
 from aiohttp.compression_utils import TooManyMembersError, ZLibDecompressor
@@ -180,7 +180,7 @@ class WebSocketDataQueue:
         self._eof = False
         self._waiter: Optional[asyncio.Future[None]] = None
         self._exception: Optional[BaseException] = None
-        self._buffer: deque = deque()
+        self._buffer: "deque[Tuple[Any, int]]" = deque()
         self._get_buffer = self._buffer.popleft
         self._put_buffer = self._buffer.append
         self._stalled_reader: Any = None
@@ -269,7 +269,7 @@ class WebSocketReader:
         self._opcode = OP_CODE_NOT_SET
         self._frame_fin = False
         self._frame_opcode = OP_CODE_NOT_SET
-        self._payload_fragments: list = []
+        self._payload_fragments: List[bytes] = []
         self._max_fragments = max(1024, max_msg_size // 256) if max_msg_size else 0
         self._payload_buffer = bytearray()
         self._frame_payload_len = 0
@@ -344,6 +344,7 @@ class WebSocketReader:
                     f"The opcode in non-fin frame is expected to be zero, got {opcode!r}",
                 )
 
+            assembled: Union[bytes, bytearray]
             if has_partial:
                 assembled = self._partial + payload
                 self._partial.clear()
@@ -423,13 +424,15 @@ class WebSocketReader:
                 WSCloseCode.MESSAGE_TOO_BIG,
                 f"Decompressed message exceeds size limit {self._max_msg_size}",
             )
-        return payload_merged
+        result: bytes = payload_merged
+        return result
 
     def _queue_over_limit(self) -> bool:
         own = self._own_queue
         if own is not None:
             return own._size > own._limit
-        return self.queue._size > self.queue._limit
+        over: bool = self.queue._size > self.queue._limit
+        return over
 
     def _feed_data(self, data: bytes) -> None:
         """Parse ``data`` (after the tail of the last call) into messages."""
@@ -586,14 +589,14 @@ class WebSocketReader:
                         joined = b"".join(self._payload_fragments)
                     self._payload_fragments.clear()
                     if self._has_mask:
-                        payload = unmask_slice(joined, 0, len(joined), self._frame_mask, 0, 0)
+                        payload = unmask_slice(joined, 0, len(joined), self._frame_mask, 0, 0)  # type: ignore[arg-type]
                     else:
                         payload = joined
                 elif self._has_mask:
                     if mask_pos >= 0:
                         payload = unmask_slice(data, f_start_pos, f_end_pos, data, mask_pos, 0)
                     else:
-                        payload = unmask_slice(data, f_start_pos, f_end_pos, self._frame_mask, 0, 0)
+                        payload = unmask_slice(data, f_start_pos, f_end_pos, self._frame_mask, 0, 0)  # type: ignore[arg-type]
                 else:
                     payload = data_cstr[f_start_pos:f_end_pos]
                 mask_pos = -1

@@ -11,12 +11,18 @@ import asyncio
 import random
 from typing import Any, Dict, List, Tuple
 
+from ..workloads import encode_reference_frame
 from . import Case, _loopback as lb
 
 #: aiohttp's default message limit (web.WebSocketResponse, ws_connect).
 MAX_MSG_SIZE = 4 * 2**20
 #: What a socket read hands the protocol at most (aiohttp's read size).
 READ_SIZE = 2**16
+
+
+def _port(site: Any) -> int:
+    port: int = site._server.sockets[0].getsockname()[1]
+    return port
 
 
 class _Protocol:
@@ -35,7 +41,9 @@ def _reader(blob: bytes, count: int) -> Tuple[Any, Any]:
     import aiohttp.web_ws as web_ws
     from aiohttp.helpers import DEFAULT_CHUNK_SIZE
 
-    queue_class, reader_class = web_ws.WebSocketDataQueue, web_ws.WebSocketReader
+    # The names web_ws looks up when a connection opens.
+    queue_class: Any = getattr(web_ws, "WebSocketDataQueue")
+    reader_class: Any = getattr(web_ws, "WebSocketReader")
     loop = asyncio.new_event_loop()
     reads = [blob[i : i + READ_SIZE] for i in range(0, len(blob), READ_SIZE)]
 
@@ -51,15 +59,16 @@ def _reader(blob: bytes, count: int) -> Tuple[Any, Any]:
     def run() -> Tuple[int, int, Any]:
         queue = queue_class(_Protocol(), DEFAULT_CHUNK_SIZE, loop=loop)
         parser = reader_class(queue, MAX_MSG_SIZE, compress=False, decode_text=True)
-        total = [0, 0, None]
+        count_seen = size_seen = 0
+        final = None
         for data in reads:
             parser.feed_data(data)
             n, size, last = loop.run_until_complete(drain(queue))
-            total[0] += n
-            total[1] += size
-            total[2] = last if last is not None else total[2]
-        assert total[0] == count
-        return total[0], total[1], total[2]
+            count_seen += n
+            size_seen += size
+            final = last if last is not None else final
+        assert count_seen == count
+        return count_seen, size_seen, final
 
     return run, loop.close
 
@@ -89,7 +98,7 @@ def _receive(blob: bytes, count: int) -> Tuple[Any, Any]:
         await runner.setup()
         site = web.TCPSite(runner, lb.LOOPBACK, 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        port = _port(site)
         reader, writer = await asyncio.open_connection(lb.LOOPBACK, port)
         writer.write(lb.client_request(port))
         await reader.readuntil(b"\r\n\r\n")
@@ -173,7 +182,7 @@ def _echo(messages: List[Tuple[bool, bytes]]) -> Tuple[Any, Any]:
 
     loop = asyncio.new_event_loop()
     rng = random.Random(5)
-    frames = [lb.encode_reference_frame(1 if t else 2, p, rng.randbytes(4)) for t, p in messages]
+    frames = [encode_reference_frame(1 if t else 2, p, rng.randbytes(4)) for t, p in messages]
     answers = [lb.sent_size(len(p), False) for _, p in messages]
 
     async def handler(request: Any) -> Any:
@@ -193,7 +202,7 @@ def _echo(messages: List[Tuple[bool, bytes]]) -> Tuple[Any, Any]:
         await runner.setup()
         site = web.TCPSite(runner, lb.LOOPBACK, 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        port = _port(site)
         reader, writer = await asyncio.open_connection(lb.LOOPBACK, port)
         writer.write(lb.client_request(port))
         await reader.readuntil(b"\r\n\r\n")
