@@ -5,14 +5,14 @@
 
 import cython
 
-from wsfast._mask_c cimport build_frame, mask_bytearray, unmask_slice
+from wsfast._mask_c cimport build_frame, frame_header, mask_bytearray, unmask_slice
 from wsfast._utf8_c cimport decode_utf8
 
 cdef object TooManyMembersError, ZLibDecompressor, _EXC_SENTINEL, _set_exception
 cdef object ws_logger, EofStream, UNPACK_CLOSE_CODE, UNPACK_LEN3
 cdef object WS_DEFLATE_TRAILING, WebSocketError, WSCloseCode, WSMessage
 cdef object WSMessageTextBytes, WSMsgType, ClientConnectionResetError
-cdef object MASK_LEN, MSG_SIZE, PACK_LEN1, PACK_LEN2, PACK_LEN3, PACK_RANDBITS
+cdef object MASK_LEN, MSG_SIZE, PACK_LEN1, PACK_RANDBITS
 cdef object _Writer, _write_frame_aiohttp
 
 cdef set ALLOWED_CLOSE_CODES

@@ -44,8 +44,6 @@ from aiohttp._websocket.helpers import (
     MASK_LEN,
     MSG_SIZE,
     PACK_LEN1,
-    PACK_LEN2,
-    PACK_LEN3,
     PACK_RANDBITS,
     UNPACK_CLOSE_CODE,
     UNPACK_LEN3,
@@ -61,7 +59,7 @@ from aiohttp._websocket.models import (
 
 from aiohttp._websocket.writer import WebSocketWriter as _Writer
 
-from ._mask_py import build_frame, mask_bytearray, unmask_slice
+from ._mask_py import build_frame, frame_header, mask_bytearray, unmask_slice
 from ._utf8_py import decode_utf8
 
 __all__ = ["WebSocketDataQueue", "WebSocketReader", "websocket_mask", "write_websocket_frame"]
@@ -158,10 +156,7 @@ def write_websocket_frame(self: Any, message: Any, opcode: int, rsv: int) -> Non
         self.transport.write(build_frame(first_byte, message, mask, 0))
         self._output_size += MASK_LEN
     elif msg_length > MSG_SIZE:
-        if header_len == 4:
-            self.transport.write(PACK_LEN2(first_byte, 126, msg_length))
-        else:
-            self.transport.write(PACK_LEN3(first_byte, 127, msg_length))
+        self.transport.write(frame_header(first_byte, msg_length))
         self.transport.write(message)
     else:
         self.transport.write(build_frame(first_byte, message, None, 0))

@@ -141,6 +141,18 @@ def mask_bytearray(data: bytearray, key: bytes) -> None:
     data[:] = _xor(bytes(data), key)
 
 
+def frame_header(first: int, n: int) -> bytes:
+    """An unmasked frame's header alone: ``first``, then the shortest
+    encoding of the payload length ``n`` (for a payload written apart)."""
+    if n < 0:
+        raise ValueError("negative payload length")
+    if n < 126:
+        return bytes((first & 0xFF, n))
+    if n < 65536:
+        return bytes((first & 0xFF, 126, n >> 8, n & 0xFF))
+    return bytes((first & 0xFF, 127)) + n.to_bytes(8, "big")
+
+
 def build_frame(first: int, payload: bytes, key_source: Optional[bytes], key_pos: int) -> bytes:
     """A whole frame: first header byte ``first``, the shortest length
     encoding, then ``payload``, masked with ``key_source[key_pos:key_pos + 4]``
