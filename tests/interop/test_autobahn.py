@@ -34,7 +34,7 @@ import pytest
 
 from wsfast import _echo_client
 
-from .conftest import LOOPBACK, REPORTS, BackgroundServer, require_peer, run_async
+from .conftest import LOOPBACK, REPORTS, ROOT, BackgroundServer, require_peer, run_async
 
 pytestmark = pytest.mark.interop
 
@@ -258,3 +258,32 @@ def test_deflate_sample_is_in_kosoku() -> None:
 
     assert set(DEFLATE_SAMPLE) <= set(CASES)
     assert len(DEFLATE_SAMPLE) == 24
+
+
+def test_client_command_as_fuzzingserver_testee(ws: types.SimpleNamespace) -> None:
+    # ``python -m wsfast client --autobahn URL`` runs every case of a
+    # fuzzingserver as its testee, as a person would from a shell.
+    kosoku = _kosoku()
+    patterns = ["1.1.1", "2.6", "5.6", "6.2.3", "7.5.1", "12.1.1", "13.3.1"]
+
+    async def run() -> List[Any]:
+        async with kosoku.run_fuzzingserver(patterns, host=LOOPBACK, port=0) as server:
+            argv = [
+                sys.executable, "-m", "wsfast", "client", "--autobahn", "--agent", "wsfast-cli",
+                "--implementation", ws.IMPLEMENTATION, f"ws://{LOOPBACK}:{server.port}/",
+            ]
+            process = await asyncio.create_subprocess_exec(
+                *argv, cwd=str(ROOT), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            )
+            _, err = await asyncio.wait_for(process.communicate(), 120)
+            assert process.returncode == 0, err.decode()
+            assert f"case {len(patterns)}/{len(patterns)}" in err.decode()
+            try:
+                return list(await server.get_result())
+            except kosoku.FailureError as failure:
+                return list(failure.results)
+
+    results = run_async(run(), 180)
+    assert sorted(r.case_id for r in results) == sorted(patterns)
+    for result in results:
+        assert (result.behavior.value, result.behavior_close.value) == ("OK", "OK"), (result.case_id, result.result)
