@@ -215,3 +215,14 @@ def test_deflate_check_catches_a_wrong_answer() -> None:
     reversed_check = deflate._expect_received(list(reversed(inputs.texts)), True)
     with pytest.raises(AssertionError):
         reversed_check(inputs.texts)
+
+
+def test_deflate_module_imports_on_its_own() -> None:
+    # workloads imports it while building the registry; it must also import
+    # first, in a fresh interpreter.
+    import subprocess
+
+    code = "import wsfast._bench.deflate as d; print(len(d.deflate_workloads()))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "4"

@@ -26,26 +26,21 @@ import json
 import random
 import types
 import zlib
-from typing import Any, Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple, cast
 
 from . import peers
-from .workloads import (
-    KiB,
-    Candidate,
-    Check,
-    Inputs,
-    Workload,
-    _attr,
-    _FakeAiohttpProtocol,
-    _mapped,
-    _quiet_logger,
-    _SinkTransport,
-    _wsfast,
-    _wsfast_probe,
-    decode_reference_frame,
-    encode_reference_frame,
-    size_label,
-)
+if TYPE_CHECKING:
+    from .workloads import Candidate, Check, Workload
+
+# ``workloads`` imports this module while it builds its registry, so its
+# pieces are taken from it at call time, never at import.
+KiB = 1024
+
+
+def _w() -> types.ModuleType:
+    from . import workloads
+
+    return workloads
 
 __all__ = ["deflate_workloads", "json_messages"]
 
@@ -89,10 +84,12 @@ def json_messages(size: int, count: int, seed: int = 7692) -> List[bytes]:
     return out
 
 
-class DeflateInputs(Inputs):
-    """The messages, and the masked compressed client frames carrying them."""
+class DeflateInputs:
+    """The messages, and the masked compressed client frames carrying them
+    (the ``Inputs`` attributes: ``bytes_per_call``, ``items_per_call``)."""
 
     def __init__(self, size: int, count: int) -> None:
+        w = _w()
         self.messages = json_messages(size, count)
         self.texts = [m.decode("utf-8") for m in self.messages]
         rng = random.Random(size)
@@ -101,7 +98,7 @@ class DeflateInputs(Inputs):
         for message in self.messages:
             data = compressor.compress(message) + compressor.flush(zlib.Z_SYNC_FLUSH)
             assert data.endswith(_TAIL)
-            frame = bytearray(encode_reference_frame(1, data[:-4], rng.randbytes(4)))
+            frame = bytearray(w.encode_reference_frame(1, data[:-4], rng.randbytes(4)))
             frame[0] |= 0x40  # RSV1: compressed
             frames.append(bytes(frame))
         self.buffer = b"".join(frames)
@@ -128,6 +125,7 @@ def _split_frames(wire: bytes) -> List[bytes]:
 def _expect_sent(messages: List[bytes], wire: Callable[[Any], bytes]) -> Check:
     """A server's compressed text frames inflate, in one fresh context, to
     ``messages`` (the check's own zlib, not the code under test)."""
+    w = _w()
 
     def check(result: Any) -> None:
         frames = _split_frames(wire(result))
@@ -135,7 +133,7 @@ def _expect_sent(messages: List[bytes], wire: Callable[[Any], bytes]) -> Check:
         inflater = zlib.decompressobj(-15)
         for index, (frame, message) in enumerate(zip(frames, messages)):
             assert frame[0] & 0x40, f"message {index} not compressed (RSV1 clear)"
-            opcode, payload = decode_reference_frame(bytes([frame[0] & 0x8F]) + frame[1:], False)
+            opcode, payload = w.decode_reference_frame(bytes([frame[0] & 0x8F]) + frame[1:], False)
             assert opcode == 1, f"message {index}: opcode {opcode}"
             assert inflater.decompress(payload + _TAIL) == message, f"message {index} inflates wrong"
 
@@ -156,14 +154,15 @@ def _expect_received(texts: List[str], as_str: bool) -> Callable[[List[Any]], No
 
 
 def _library_probe(implementation: str, library: str) -> Callable[[], Optional[str]]:
-    backend = _wsfast_probe(implementation)
+    w = _w()
+    backend: Callable[[], Optional[str]] = w._wsfast_probe(implementation)
 
     def probe() -> Optional[str]:
         reason = backend()
         if reason is not None:
             return reason
         try:
-            _wsfast(implementation).PerMessageDeflate(client=False, library=library)
+            w._wsfast(implementation).PerMessageDeflate(client=False, library=library)
         except (ImportError, AttributeError) as exc:
             return str(exc)
         return None
@@ -174,12 +173,13 @@ def _library_probe(implementation: str, library: str) -> Callable[[], Optional[s
 def _wsfast_candidates(setup: Callable[[types.SimpleNamespace, str, Any], Tuple[Callable[[], Any], Check]]) -> List[Candidate]:
     """wsfast with stdlib zlib on both backends, then the compiled backend
     with each faster library."""
+    w = _w()
     pairs = [("cython", "zlib"), ("python", "zlib")] + [("cython", lib) for lib in LIBRARIES[1:]]
     return [
-        Candidate(
+        w.Candidate(
             f"wsfast-{implementation} {library}",
             "wsfast",
-            functools.partial(lambda impl, lib, inputs: setup(_wsfast(impl), lib, inputs), implementation, library),
+            functools.partial(lambda impl, lib, inputs: setup(w._wsfast(impl), lib, inputs), implementation, library),
             probe=_library_probe(implementation, library),
         )
         for implementation, library in pairs
@@ -187,13 +187,14 @@ def _wsfast_candidates(setup: Callable[[types.SimpleNamespace, str, Any], Tuple[
 
 
 def _websockets_protocol() -> Any:
+    w = _w()
     protocol_module = peers.module("websockets", "websockets.protocol")
     pmd = peers.module("websockets", "websockets.extensions.permessage_deflate")
     protocol = protocol_module.Protocol(
         protocol_module.Side.SERVER,
         state=protocol_module.State.OPEN,
         max_size=None,
-        logger=_quiet_logger("websockets"),
+        logger=w._quiet_logger("websockets"),
     )
     # What its server negotiates for "permessage-deflate": both windows 15
     # bits, context takeover both ways.
@@ -202,20 +203,21 @@ def _websockets_protocol() -> Any:
 
 
 def _recv_candidates(workload: Workload) -> List[Candidate]:
+    w = _w()
     def wsfast_setup(api: types.SimpleNamespace, library: str, inputs: Any) -> Tuple[Callable[[], Any], Check]:
         codec = api.PerMessageDeflate(client=False, library=library)
         reader = api.MessageReader(client=False, max_message_size=None, deflate=codec)
         convert = lambda events: [e.data for e in events]  # noqa: E731
-        return functools.partial(reader.feed, inputs.buffer), _mapped(_expect_received(inputs.texts, True), convert)
+        return functools.partial(reader.feed, inputs.buffer), w._mapped(_expect_received(inputs.texts, True), convert)
 
     def aiohttp_reader(decode_text: bool) -> Callable[[Any], Tuple[Callable[[], Any], Check]]:
         def setup(inputs: Any) -> Tuple[Callable[[], Any], Check]:
-            queue_type = _attr("aiohttp", "aiohttp._websocket.reader_c", "WebSocketDataQueue")
-            reader_type = _attr("aiohttp", "aiohttp._websocket.reader_c", "WebSocketReader")
+            queue_type = w._attr("aiohttp", "aiohttp._websocket.reader_c", "WebSocketDataQueue")
+            reader_type = w._attr("aiohttp", "aiohttp._websocket.reader_c", "WebSocketReader")
             state: List[Any] = []
 
             def connect() -> None:
-                queue = queue_type(_FakeAiohttpProtocol(), 2**31 - 1, loop=None)
+                queue = queue_type(w._FakeAiohttpProtocol(), 2**31 - 1, loop=None)
                 reader = reader_type(queue, 2**31 - 1, compress=True, decode_text=decode_text)
                 state[:] = [queue, reader.feed_data, queue._buffer]
 
@@ -237,7 +239,7 @@ def _recv_candidates(workload: Workload) -> List[Candidate]:
                 assert state[0].exception() is None, f"reader failed: {state[0].exception()!r}"
                 return [m.data for m, _ in messages]
 
-            return run, _mapped(_expect_received(inputs.texts, decode_text), convert)
+            return run, w._mapped(_expect_received(inputs.texts, decode_text), convert)
 
         return setup
 
@@ -250,7 +252,7 @@ def _recv_candidates(workload: Workload) -> List[Candidate]:
             return protocol.events_received()  # type: ignore[no-any-return]
 
         convert = lambda frames: [f.data for f in frames]  # noqa: E731
-        return run, _mapped(_expect_received(inputs.texts, False), convert)
+        return run, w._mapped(_expect_received(inputs.texts, False), convert)
 
     def probe_aiohttp_reader() -> Optional[str]:
         try:
@@ -260,7 +262,7 @@ def _recv_candidates(workload: Workload) -> List[Candidate]:
         return None
 
     return _wsfast_candidates(wsfast_setup) + [
-        Candidate(
+        w.Candidate(
             "aiohttp reader_c",
             "peer",
             aiohttp_reader(False),
@@ -268,7 +270,7 @@ def _recv_candidates(workload: Workload) -> List[Candidate]:
             probe=probe_aiohttp_reader,
             note="WebSocketReader(compress=True), decode_text=False, stdlib zlib",
         ),
-        Candidate(
+        w.Candidate(
             "aiohttp reader_c +text",
             "peer",
             aiohttp_reader(True),
@@ -276,7 +278,7 @@ def _recv_candidates(workload: Workload) -> List[Candidate]:
             probe=probe_aiohttp_reader,
             note="WebSocketReader(compress=True), decode_text=True, stdlib zlib",
         ),
-        Candidate(
+        w.Candidate(
             "websockets PerMessageDeflate",
             "peer",
             websockets_setup,
@@ -288,10 +290,11 @@ def _recv_candidates(workload: Workload) -> List[Candidate]:
 
 
 def _send_candidates(workload: Workload) -> List[Candidate]:
+    w = _w()
     def wsfast_setup(api: types.SimpleNamespace, library: str, inputs: Any) -> Tuple[Callable[[], Any], Check]:
         codec = api.PerMessageDeflate(client=False, library=library)
         encode, messages = codec.encode, inputs.messages
-        sink = _SinkTransport()
+        sink = w._SinkTransport()
         write = sink.write
         wire: List[bytes] = []
 
@@ -311,7 +314,7 @@ def _send_candidates(workload: Workload) -> List[Candidate]:
     def websockets_setup(inputs: Any) -> Tuple[Callable[[], Any], Check]:
         protocol = _websockets_protocol()
         send, data_to_send, messages = protocol.send_text, protocol.data_to_send, inputs.messages
-        sink = _SinkTransport()
+        sink = w._SinkTransport()
         write = sink.writelines
         wire: List[bytes] = []
 
@@ -328,7 +331,7 @@ def _send_candidates(workload: Workload) -> List[Candidate]:
         return run, _expect_sent(messages, sent)
 
     return _wsfast_candidates(wsfast_setup) + [
-        Candidate(
+        w.Candidate(
             "websockets PerMessageDeflate",
             "peer",
             websockets_setup,
@@ -340,32 +343,33 @@ def _send_candidates(workload: Workload) -> List[Candidate]:
 
 
 def deflate_workloads() -> List[Workload]:
+    w = _w()
     workloads: List[Workload] = []
     for size, count in SIZES:
-        label = size_label(size)
+        label = w.size_label(size)
         workloads.append(
-            Workload(
+            w.Workload(
                 f"deflate-recv/{label}",
                 "deflate-recv",
                 f"receive {count} compressed {label} JSON-like text messages (masked, context takeover), "
                 "MB/s of text",
                 "bytes",
                 size * count,
-                functools.partial(DeflateInputs, size, count),
+                cast(Any, functools.partial(DeflateInputs, size, count)),
                 _recv_candidates,
             )
         )
     for size, count in SIZES:
-        label = size_label(size)
+        label = w.size_label(size)
         workloads.append(
-            Workload(
+            w.Workload(
                 f"deflate-send/{label}",
                 "deflate-send",
                 f"compress and frame {count} {label} JSON-like text messages (server, context takeover), "
                 "MB/s of text",
                 "bytes",
                 size * count,
-                functools.partial(DeflateInputs, size, count),
+                cast(Any, functools.partial(DeflateInputs, size, count)),
                 _send_candidates,
             )
         )
