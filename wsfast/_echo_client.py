@@ -36,7 +36,7 @@ from ._echo_common import (
 )
 from ._errors import ProtocolError
 from ._extensions import DeflateParams, deflate_check, deflate_offer
-from ._handshake import MAX_HEAD_SIZE, HandshakeError, Headers, build_request, check_response, parse_response
+from ._handshake import HandshakeError, Headers, build_request, check_response, head_end, parse_response
 
 __all__ = ["Client", "ConnectionClosed", "connect", "main"]
 
@@ -127,15 +127,12 @@ class _ClientConnection(Endpoint):
             self._feed(data)
             return
         self._head += data
-        end = self._head.find(b"\r\n\r\n", 0, MAX_HEAD_SIZE)
-        if end < 0:
-            if len(self._head) >= MAX_HEAD_SIZE:
-                self._handshake_failed(HandshakeError("response head too large"))
-            return
-        end += 4
-        head, rest = bytes(self._head[:end]), bytes(self._head[end:])
-        self._head = bytearray()
         try:
+            end = head_end(self._head, "response")
+            if end < 0:
+                return
+            head, rest = bytes(self._head[:end]), bytes(self._head[end:])
+            self._head = bytearray()
             response = parse_response(head)
             check_response(response, self._key)
             # An extension this end did not offer, or an answer that breaks
@@ -174,7 +171,7 @@ class _ClientConnection(Endpoint):
     def on_pong(self, payload: bytes) -> None:
         # A pong answers the most recent ping with its payload, and every
         # earlier one (RFC 6455 §5.5.3: a pong may answer only the latest).
-        for i, (sent, waiter) in enumerate(self._pong_waiters):
+        for i, (sent, _waiter) in enumerate(self._pong_waiters):
             if sent == payload:
                 for _, earlier in self._pong_waiters[: i + 1]:
                     if not earlier.done():
