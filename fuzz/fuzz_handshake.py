@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The handshake parser (pure Python only: there is no compiled twin): random
 and structured request and response heads. Only ``HandshakeError`` may
 escape; ``head_end`` agrees with ``parse_request`` (a reader that refuses a

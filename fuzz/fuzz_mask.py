@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """apply_mask, mask_inplace and Masker: compiled (every SIMD level) against
 pure Python and a plain XOR, with any key, offsets (huge and negative too),
 contiguous and strided buffers, and random chunkings for the streaming

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """FrameParser: compiled (every SIMD level) against pure Python on random
 and structured streams in random chunkings; the frames, the error, its close
 code, reason and riding frames, and the failed state must be identical, and

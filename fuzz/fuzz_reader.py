@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """MessageReader: compiled (every SIMD level) against pure Python on random
 and structured streams in random chunkings: messages, control events, the
 error (type, close code, reason, riding events) and the failed state must be

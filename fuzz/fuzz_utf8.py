@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """validate_utf8 and Utf8Validator: compiled (every SIMD level) against pure
 Python and against Python's own strict decoder, on random bytes and on text
 with broken sequences spliced in, fed whole and in random chunkings; the
