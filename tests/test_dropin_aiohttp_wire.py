@@ -16,7 +16,7 @@ import contextlib
 import os
 import struct
 import types
-from typing import Any, AsyncIterator, Iterator, List, Optional, Tuple
+from typing import Any, AsyncIterator, Iterator, List, Tuple
 
 import pytest
 
@@ -128,7 +128,7 @@ def test_server_round_trips(state: str, ws: types.SimpleNamespace) -> None:
     got = run(main())
     assert [type(m) for m in got] == [type(m) for m in MESSAGES]
     assert got == MESSAGES
-    assert PARSERS == [expected_parser(state, ws)]
+    assert [expected_parser(state, ws)] == PARSERS
 
 
 def test_client_round_trips(state: str, ws: types.SimpleNamespace) -> None:
@@ -159,7 +159,7 @@ def test_client_round_trips(state: str, ws: types.SimpleNamespace) -> None:
     got = run(main())
     assert [type(m) for m in got] == [type(m) for m in MESSAGES]
     assert got == MESSAGES
-    assert PARSERS == [expected_parser(state, ws)]
+    assert [expected_parser(state, ws)] == PARSERS
 
 
 # ---------------------------------------------------------------------------
