@@ -11,7 +11,6 @@ method, target and fields, and the answer built for it passes
 from __future__ import annotations
 
 import atheris
-
 import fuzzlib
 from fuzzlib import Mismatch, pick
 

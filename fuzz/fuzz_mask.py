@@ -7,7 +7,6 @@ masker; results, offsets and exception types must be identical."""
 from __future__ import annotations
 
 import atheris
-
 import fuzzlib
 from fuzzlib import PURE, Mismatch, check_same, each_compiled, pick
 

@@ -7,7 +7,6 @@ the same stream fed whole must give the same frames and error."""
 from __future__ import annotations
 
 import atheris
-
 import fuzzlib
 from fuzzlib import PURE, check_same, each_compiled, pick, record
 

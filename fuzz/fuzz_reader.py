@@ -10,7 +10,6 @@ corrupt ones and ones that inflate past the limit."""
 from __future__ import annotations
 
 import atheris
-
 import fuzzlib
 from fuzzlib import PURE, check_same, each_compiled, pick, record
 

@@ -9,7 +9,6 @@ chunk that holds it."""
 from __future__ import annotations
 
 import atheris
-
 import fuzzlib
 from fuzzlib import PURE, Mismatch, check_same, each_compiled
 

@@ -40,6 +40,15 @@ def test_info_takes_no_arguments() -> None:
     assert info.value.code == 2
 
 
+def test_info_without_the_compiled_backend(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "wsfast._mask_c", None)  # the import fails
+    monkeypatch.delattr(wsfast, "_mask_c", raising=False)
+    assert main(["info"]) == 0
+    assert "CPU features: not read (no compiled module; the pure backend uses none)" in capsys.readouterr().out.splitlines()
+
+
 def test_bench_and_client_dispatch(capsys: pytest.CaptureFixture[str]) -> None:
     # --help stops each subcommand's own parser before it does anything.
     for command, prog in (("bench", "bench"), ("client", "python -m wsfast client")):
