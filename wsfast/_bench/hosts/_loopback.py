@@ -118,6 +118,8 @@ class ThreadServer:
         self._conn = conn
         conn.sendall(_response(_read_head(conn)))
         if self.blob:
+            # Whatever the client sends back (pongs) is read and dropped.
+            threading.Thread(target=self._drain, args=(conn,), daemon=True).start()
             while True:
                 self._go.acquire()
                 if self._closed:
@@ -133,6 +135,14 @@ class ThreadServer:
             with self._cond:
                 self._received += len(chunk)
                 self._cond.notify_all()
+
+    @staticmethod
+    def _drain(conn: socket.socket) -> None:
+        try:
+            while conn.recv(1 << 16):
+                pass
+        except OSError:
+            pass
 
     def feed(self) -> None:
         self._go.release()
