@@ -1,4 +1,4 @@
-"""Command line: ``python -m wsfast {bench,echo,info}``."""
+"""Command line: ``python -m wsfast {bench,echo,info,run}``."""
 
 from __future__ import annotations
 
@@ -34,15 +34,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         "bench": "compare wsfast with every installed peer",
         "echo": "run an echo server built on the codec",
         "info": "show the backend, kernels and CPU features",
+        "run": "run a program with the host libraries patched (run -m MODULE | SCRIPT)",
     }
     if not args or args[0] in ("-h", "--help") or args[0] not in commands:
-        print("usage: python -m wsfast {bench,echo,info} [options]\n")
+        print("usage: python -m wsfast {bench,echo,info,run} [options]\n")
         for name, text in commands.items():
             print(f"  {name:6} {text}")
         return 0 if args and args[0] in ("-h", "--help") else 2
     command, rest = args[0], args[1:]
     if command == "info":
         return _info(rest)
+    if command == "run":
+        from ._run import main as run_main
+
+        return run_main(rest)
     if command == "bench":
         from ._bench.cli import main as bench_main
 

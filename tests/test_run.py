@@ -1,0 +1,91 @@
+"""``python -m wsfast run``: the program, the multiprocessing child it
+spawns and a subprocess all start patched, each says so on stderr, and a
+sitecustomize already on the path still runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from .conftest import MODE
+
+pytestmark = pytest.mark.skipif(MODE == "0", reason="patch() needs the compiled backend")
+pytest.importorskip("tornado")
+
+PROGRAM = textwrap.dedent(
+    """
+    import json, multiprocessing, subprocess, sys
+    import wsfast
+
+    def report(queue):
+        import tornado.websocket
+        queue.put({"patched": wsfast.patched(), "replaced": tornado.websocket._websocket_mask.__module__})
+
+    if __name__ == "__main__":
+        import tornado.websocket
+        results = {"main": {"patched": wsfast.patched(), "argv": sys.argv[1:],
+                            "replaced": tornado.websocket._websocket_mask.__module__}}
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        child = context.Process(target=report, args=(queue,))
+        child.start()
+        results["spawned"] = queue.get(timeout=60)
+        child.join(60)
+        out = subprocess.run([sys.executable, "-c", "import json, wsfast; print(json.dumps(wsfast.patched()))"],
+                             capture_output=True, text=True, check=True)
+        results["subprocess"] = {"patched": json.loads(out.stdout), "stderr": out.stderr}
+        print(json.dumps(results))
+    """
+)
+
+
+def _run(args: List[str], tmp_path: Path, extra_path: str = "") -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.pop("WSFAST_RUN", None)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (extra_path, env.get("PYTHONPATH", "")) if p)
+    return subprocess.run([sys.executable, "-m", "wsfast", "run", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_script_and_its_children_are_patched(tmp_path: Path) -> None:
+    script = tmp_path / "program.py"
+    script.write_text(PROGRAM)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "sitecustomize.py").write_text("import sys\nsys.stderr.write('existing sitecustomize ran\\n')\n")
+    result = _run(["--only", "tornado", str(script), "--flag", "value"], tmp_path, str(other))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    import tornado
+
+    for where in ("main", "spawned", "subprocess"):
+        assert report[where]["patched"] == {"tornado": tornado.version}, where
+    assert report["main"]["argv"] == ["--flag", "value"]
+    assert report["main"]["replaced"] == report["spawned"]["replaced"] == "wsfast.dropin.tornado"
+    # One line per process (main, spawned child, its resource tracker maybe, subprocess).
+    lines = [line for line in result.stderr.splitlines() if line.startswith("wsfast: patched")]
+    lines += [line for line in report["subprocess"]["stderr"].splitlines() if line.startswith("wsfast: patched")]
+    pids = {re.search(r"pid (\d+)", line).group(1) for line in lines}  # type: ignore[union-attr]
+    assert len(pids) >= 3 and all(f"tornado {tornado.version}" in line for line in lines), lines
+    assert "existing sitecustomize ran" in result.stderr
+
+
+def test_module_form_and_errors(tmp_path: Path) -> None:
+    (tmp_path / "mod_program.py").write_text("import sys, wsfast; print(sorted(wsfast.patched()), sys.argv[1:])\n")
+    result = _run(["--only=tornado", "-m", "mod_program", "a"], tmp_path, str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['tornado'] ['a']"
+    bad = _run(["--only", "nope", "-m", "mod_program"], tmp_path)
+    assert bad.returncode == 2 and "unknown host 'nope'" in bad.stderr
+    assert _run([], tmp_path).returncode == 2
+    failing = tmp_path / "fails.py"
+    failing.write_text("raise SystemExit(7)\n")
+    assert _run(["--only", "tornado", str(failing)], tmp_path).returncode == 7
