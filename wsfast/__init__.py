@@ -12,6 +12,7 @@ from typing import Dict
 
 from . import _backend
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
+from ._extensions import DeflateParams, deflate_check, deflate_choose, deflate_offer, parse_extensions
 from ._handshake import (
     HandshakeError,
     accept_key,
@@ -49,6 +50,7 @@ Close = _api.Close
 encode_frame = _api.encode_frame
 encode_close = _api.encode_close
 parse_close = _api.parse_close
+PerMessageDeflate = _api.PerMessageDeflate
 
 
 def kernels() -> Dict[str, str]:
@@ -78,6 +80,7 @@ __all__ = [
     "encode_frame",
     "encode_close",
     "parse_close",
+    "PerMessageDeflate",
     "accept_key",
     "generate_key",
     "check_request",
@@ -88,6 +91,11 @@ __all__ = [
     "parse_response",
     "reject_response",
     "HandshakeError",
+    "DeflateParams",
+    "deflate_offer",
+    "deflate_choose",
+    "deflate_check",
+    "parse_extensions",
     "ProtocolError",
     "InvalidUTF8",
     "MessageTooBig",
