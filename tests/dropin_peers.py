@@ -165,3 +165,47 @@ def snapshot(replacements: Any) -> List[Tuple[Any, str, Any]]:
 def assert_identity(before: List[Tuple[Any, str, Any]]) -> None:
     for owner, name, original in before:
         assert vars(owner).get(name) is original, f"{owner!r}.{name} not restored"
+
+
+class RealModules:
+    """The real package ``name`` in ``sys.modules`` only while active.
+
+    kosoku (the Autobahn test suite cases, tests/interop) puts a shim
+    package named ``autobahn`` first on ``sys.path`` for the rest of the
+    process, and breaks if the real autobahn is imported where it expects
+    its shim. Tests of the real one swap it in and back out around their
+    use, leaving ``sys.path`` and ``sys.modules`` as they found them.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.real: dict = {}
+        self.saved: dict = {}
+        self.saved_path: List[str] = []
+
+    def _ours(self) -> dict:
+        import sys
+
+        return {k: v for k, v in sys.modules.items() if k == self.name or k.startswith(self.name + ".")}
+
+    def __enter__(self) -> "RealModules":
+        import importlib
+        import sys
+
+        self.saved = self._ours()
+        self.saved_path = list(sys.path)
+        for key in self.saved:
+            del sys.modules[key]
+        sys.path[:] = [p for p in sys.path if not p.replace("\\", "/").rstrip("/").endswith(("kosoku/shim", "kosoku/cases"))]
+        sys.modules.update(self.real)
+        importlib.invalidate_caches()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import sys
+
+        self.real = self._ours()
+        for key in self.real:
+            del sys.modules[key]
+        sys.modules.update(self.saved)
+        sys.path[:] = self.saved_path

@@ -15,14 +15,22 @@ from wsfast import dropin
 
 from . import dropin_peers as peers
 
-pytest.importorskip("autobahn")
-txaio = pytest.importorskip("txaio")
-txaio.use_asyncio()
-import autobahn.websocket.protocol as protocol  # noqa: E402
-from autobahn.asyncio.websocket import WebSocketServerFactory, WebSocketServerProtocol  # noqa: E402
+REAL = peers.RealModules("autobahn")
+with REAL:
+    pytest.importorskip("autobahn")
+    txaio = pytest.importorskip("txaio")
+    txaio.use_asyncio()
+    import autobahn.websocket.protocol as protocol
+    from autobahn.asyncio.websocket import WebSocketServerFactory, WebSocketServerProtocol
 
 ORIGINAL_MASKER = protocol.create_xor_masker
 ORIGINAL_VALIDATOR = protocol.Utf8Validator
+
+
+@pytest.fixture(autouse=True)
+def real_autobahn() -> Iterator[None]:
+    with REAL:
+        yield
 
 
 def test_unpatch_restores_every_object(ws: types.SimpleNamespace) -> None:
