@@ -4,11 +4,11 @@ Replaced, as the names ``autobahn.websocket.protocol`` looks up per frame:
 
 ``create_xor_masker(mask, length)``
     autobahn's NVX masker (CFFI: a fresh C buffer, a memmove, the XOR and a
-    copy back per call) or its pure-Python byte loop becomes a wsfast
-    ``Masker``: the same stateful XOR (the key position carries across
-    ``process()`` calls), with ``pointer()`` and ``reset()`` as autobahn
-    calls them. A key that is not 4 bytes goes to the original, which
-    refuses it as before.
+    copy back per call) or its pure-Python byte loop becomes a small object
+    on ``apply_mask``: the same stateful XOR (the key position carries
+    across ``process()`` calls), with ``pointer()`` and ``reset()`` as
+    autobahn calls them. A key that is not 4 bytes (or not bytes) goes to
+    the original, which refuses it as before.
 ``Utf8Validator``
     NVX's (or the pure DFA) incremental validator becomes wsfast's, which
     returns the same ``(valid, ends_on_codepoint, current_index,
@@ -38,32 +38,33 @@ TESTED = ("25.0", "27.0")
 
 
 def _masker_factory(api: Any, original: Any) -> Any:
-    Masker = api.Masker
+    apply_mask = api.apply_mask
 
     class XorMasker:
-        """autobahn's masker interface on a wsfast ``Masker``."""
+        """autobahn's masker interface on ``apply_mask``: the key position
+        is the number of bytes processed so far (``pointer()``), modulo 4."""
 
-        __slots__ = ("_masker", "_ptr")
+        __slots__ = ("_mask", "_ptr")
 
-        def __init__(self, mask: bytes) -> None:
-            self._masker = Masker(mask)
+        def __init__(self, mask: Any) -> None:
+            self._mask = mask
             self._ptr = 0
 
         def pointer(self) -> int:
             return self._ptr
 
         def reset(self) -> None:
-            self._masker.reset()
             self._ptr = 0
 
         def process(self, data: Any) -> Any:
+            result = apply_mask(data, self._mask, self._ptr & 3)
             self._ptr += len(data)
-            return self._masker.process(data)
+            return result
 
     def create_xor_masker(mask: Any, length: Optional[int] = None) -> Any:
-        if len(mask) != 4:
+        if not isinstance(mask, (bytes, bytearray)) or len(mask) != 4:
             return original(mask, length)
-        return XorMasker(mask)
+        return XorMasker(bytes(mask))
 
     create_xor_masker.__doc__ = original.__doc__
     return create_xor_masker
