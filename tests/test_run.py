@@ -89,3 +89,14 @@ def test_module_form_and_errors(tmp_path: Path) -> None:
     failing = tmp_path / "fails.py"
     failing.write_text("raise SystemExit(7)\n")
     assert _run(["--only", "tornado", str(failing)], tmp_path).returncode == 7
+
+
+def test_info_lists_hosts_and_whether_patched(tmp_path: Path) -> None:
+    import tornado
+
+    result = _run(["--only", "tornado", "-m", "wsfast", "info"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.strip().startswith("tornado "))
+    assert line.split(None, 1)[1] == f"{tornado.version}, patched"
+    plain = subprocess.run([sys.executable, "-m", "wsfast", "info"], capture_output=True, text=True, timeout=60)
+    assert f"tornado           {tornado.version}, not patched" in plain.stdout
