@@ -1,5 +1,5 @@
-"""websocket-client's frame, socket, utility and app tests (the ones that
-need a live echo server skip themselves without ``LOCAL_WS_SERVER_PORT``),
+"""websocket-client's frame, socket, utility and app tests, with the echo
+server of its sdist (websockets) for the ones that talk to a live server,
 once with wsaccel as installed and once hidden, as on a plain install
 (websocket-client then masks and validates UTF-8 in pure Python)."""
 
@@ -20,4 +20,5 @@ RUNS = {
     "wsaccel": {"tests": TESTS},
     "plain": {"env": {"WSFAST_HOST_HIDE": "wsaccel"}, "tests": TESTS},
 }
+SERVER = ("websocket/tests/echo-server.py", "LOCAL_WS_SERVER_PORT")
 PYTEST_ARGS: list = []

@@ -89,15 +89,12 @@ def hide(package: str) -> bool:
     """Make ``package`` unimportable for this process, as if not installed
     (hosts pick their accelerators at import time). False if it or a host
     that may have picked it up is imported already."""
-    from ... import dropin
-
     if any(name == package or name.startswith(package + ".") for name in sys.modules) or any(
         name.split(".")[0] in sys.modules for name in ("websocket", "autobahn")
     ):
         return False
     for name in (package, f"{package}.xormask", f"{package}.utf8validator"):
         sys.modules[name] = None  # type: ignore[assignment]
-    del dropin
     return True
 
 
