@@ -12,7 +12,7 @@ import base64
 import os
 import socket
 import threading
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Tuple
 
 import pytest
 

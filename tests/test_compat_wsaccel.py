@@ -13,9 +13,9 @@ import pytest
 from wsfast.compat import wsaccel as compat
 from wsfast.compat.wsaccel import utf8validator, xormask
 
-wsaccel = pytest.importorskip("wsaccel")
-import wsaccel.utf8validator  # noqa: E402
-import wsaccel.xormask  # noqa: E402
+pytest.importorskip("wsaccel")
+import wsaccel.utf8validator
+import wsaccel.xormask
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ raw peer sending broken streams."""
 
 from __future__ import annotations
 
+import functools
 import os
 import types
 from typing import Any, Iterator, Tuple
@@ -14,10 +15,10 @@ from wsfast import dropin
 
 from . import dropin_peers as peers
 
-tornado = pytest.importorskip("tornado")
-import tornado.util  # noqa: E402
-import tornado.web  # noqa: E402
-import tornado.websocket  # noqa: E402
+pytest.importorskip("tornado")
+import tornado.util
+import tornado.web
+import tornado.websocket
 
 ORIGINAL_MASK = tornado.util._websocket_mask
 
@@ -42,7 +43,7 @@ def server(state: str) -> Iterator[Tuple[int, peers.LoopThread]]:
     loop = peers.LoopThread()
     app = tornado.web.Application([(r"/", Echo)], websocket_max_message_size=peers.OVERSIZE_LIMIT)
     http = loop.call(lambda: app.listen(0, address=peers.LOOPBACK))
-    port = list(http._sockets.values())[0].getsockname()[1]
+    port = next(iter(http._sockets.values())).getsockname()[1]
     yield port, loop
     loop.call(http.stop)
     loop.stop()
@@ -125,8 +126,8 @@ def test_invalid_streams_answered_alike(ws: types.SimpleNamespace) -> None:
             dropin._patch_with(ws, ("tornado",))
         loop = peers.LoopThread()
         app = tornado.web.Application([(r"/", Echo)], websocket_max_message_size=peers.OVERSIZE_LIMIT)
-        http = loop.call(lambda: app.listen(0, address=peers.LOOPBACK))
-        port = list(http._sockets.values())[0].getsockname()[1]
+        http = loop.call(functools.partial(app.listen, 0, address=peers.LOOPBACK))
+        port = next(iter(http._sockets.values())).getsockname()[1]
         try:
             answers[patched] = {name: _answers(port, stream) for name, stream in streams.items()}
         finally:

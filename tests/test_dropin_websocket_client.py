@@ -180,8 +180,8 @@ def _raw_server(stream: bytes) -> Any:
             data = b""
             while b"\r\n\r\n" not in data:
                 data += conn.recv(4096)
-            key = [line.split(b":", 1)[1].strip() for line in data.split(b"\r\n")
-                   if line.lower().startswith(b"sec-websocket-key:")][0]
+            key = next(line.split(b":", 1)[1].strip() for line in data.split(b"\r\n")
+                       if line.lower().startswith(b"sec-websocket-key:"))
             conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                          b"Sec-WebSocket-Accept: " + wsfast.accept_key(key).encode() + b"\r\n\r\n" + stream)
             try:

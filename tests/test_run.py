@@ -17,7 +17,7 @@ import pytest
 
 from .conftest import MODE
 
-pytestmark = pytest.mark.skipif(MODE == "0", reason="patch() needs the compiled backend")
+needs_compiled = pytest.mark.skipif(MODE == "0", reason="patch() needs the compiled backend")
 pytest.importorskip("tornado")
 
 PROGRAM = textwrap.dedent(
@@ -55,6 +55,7 @@ def _run(args: List[str], tmp_path: Path, extra_path: str = "") -> subprocess.Co
                           capture_output=True, text=True, timeout=180)
 
 
+@needs_compiled
 def test_script_and_its_children_are_patched(tmp_path: Path) -> None:
     script = tmp_path / "program.py"
     script.write_text(PROGRAM)
@@ -78,6 +79,7 @@ def test_script_and_its_children_are_patched(tmp_path: Path) -> None:
     assert "existing sitecustomize ran" in result.stderr
 
 
+@needs_compiled
 def test_module_form_and_errors(tmp_path: Path) -> None:
     (tmp_path / "mod_program.py").write_text("import sys, wsfast; print(sorted(wsfast.patched()), sys.argv[1:])\n")
     result = _run(["--only=tornado", "-m", "mod_program", "a"], tmp_path, str(tmp_path))
@@ -91,6 +93,7 @@ def test_module_form_and_errors(tmp_path: Path) -> None:
     assert _run(["--only", "tornado", str(failing)], tmp_path).returncode == 7
 
 
+@needs_compiled
 def test_info_says_which_hosts_run_patched(tmp_path: Path) -> None:
     import tornado
 
@@ -101,3 +104,73 @@ def test_info_says_which_hosts_run_patched(tmp_path: Path) -> None:
     plain = subprocess.run([sys.executable, "-m", "wsfast", "info"], capture_output=True, text=True, timeout=60)
     line = next(line for line in plain.stdout.splitlines() if line.strip().startswith("tornado "))
     assert line.split() == ["tornado", tornado.version, "not", "patched"]
+
+
+class _Exec(Exception):
+    pass
+
+
+@pytest.fixture
+def captured_exec(monkeypatch: pytest.MonkeyPatch) -> List[tuple]:
+    """``os.execve`` recorded instead of done."""
+    calls: List[tuple] = []
+
+    def execve(path: str, argv: List[str], env: dict) -> None:
+        calls.append((path, argv, env))
+        raise _Exec
+
+    monkeypatch.setattr(os, "execve", execve)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "args,command,only",
+    [
+        (["script.py", "-x"], ["script.py", "-x"], "*"),
+        (["--only", "tornado,autobahn", "-m", "pkg.mod", "a"], ["-m", "pkg.mod", "a"], "tornado,autobahn"),
+        (["--only=tornado", "--only", "autobahn", "s.py"], ["s.py"], "tornado,autobahn"),
+    ],
+)
+def test_run_command_line(captured_exec: List[tuple], args: List[str], command: List[str], only: str) -> None:
+    from wsfast import _run
+
+    with pytest.raises(_Exec):
+        _run.main(args)
+    path, argv, env = captured_exec[0]
+    assert path == sys.executable and argv == [sys.executable, *command]
+    assert env["WSFAST_RUN"] == only
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == _run.BOOTSTRAP
+    assert (Path(_run.BOOTSTRAP) / "sitecustomize.py").is_file()
+
+
+def test_run_refusals(captured_exec: List[tuple], capsys: pytest.CaptureFixture[str]) -> None:
+    from wsfast import _run
+
+    assert _run.main([]) == 2
+    assert _run.main(["--only"]) == 2
+    assert _run.main(["-m"]) == 2
+    assert _run.main(["--only", "nope", "x.py"]) == 2
+    assert _run.main(["--help"]) == 0
+    assert "usage: python -m wsfast run" in capsys.readouterr().out
+    assert captured_exec == []
+
+
+def test_patch_and_log_names_what_was_patched(ws: object, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from wsfast import _run, dropin
+
+    monkeypatch.setattr(dropin, "_compiled_api", lambda: ws)
+    try:
+        assert _run.patch_and_log("tornado") == ["tornado"]
+        line = capsys.readouterr().err.strip()
+        assert re.fullmatch(rf"wsfast: patched tornado \S+ \(pid {os.getpid()}\)", line), line
+        # Every installed host (those with an adapter in this build).
+        done = _run.patch_and_log("*")
+        assert "tornado" in done
+        assert capsys.readouterr().err.startswith("wsfast: patched ")
+    finally:
+        dropin.unpatch()
+    monkeypatch.setattr(dropin, "_compiled_api", lambda: None)
+    assert _run.patch_and_log("tornado") == []
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("wsfast: patched nothing") and "compiled backend is not in use" in line

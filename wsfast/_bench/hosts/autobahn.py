@@ -6,11 +6,12 @@ opening handshake through ``data_received()``, then client frames in the
 
 from __future__ import annotations
 
-import importlib
 import asyncio
+import importlib
 from typing import Any, Dict, List, Tuple
 
-from . import Case, _loopback as lb
+from . import Case
+from . import _loopback as lb
 
 CHUNK = 64 * 1024
 
@@ -123,8 +124,8 @@ def _send(messages: List[Tuple[bool, bytes]]) -> Tuple[Any, Any]:
     protocol.connection_made(transport)
     _spin(loop)
     request = transport.head.decode("latin-1")
-    key = [line.split(":", 1)[1].strip() for line in request.split("\r\n")
-           if line.lower().startswith("sec-websocket-key:")][0]
+    key = next(line.split(":", 1)[1].strip() for line in request.split("\r\n")
+               if line.lower().startswith("sec-websocket-key:"))
     protocol.data_received(
         ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
          f"Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n").encode()

@@ -5,8 +5,8 @@ frames from a raw client, and ``websocket_connect()``'s connection sending
 
 from __future__ import annotations
 
-import importlib
 import asyncio
+import importlib
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import Case

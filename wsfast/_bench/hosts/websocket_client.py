@@ -8,7 +8,8 @@ from __future__ import annotations
 import importlib
 from typing import Any, List, Tuple
 
-from . import Case, _loopback as lb
+from . import Case
+from . import _loopback as lb
 
 
 def _receive(blob: bytes, count: int) -> Tuple[Any, Any]:

@@ -70,7 +70,7 @@ class XorMaskerNull:
         return data
 
 
-def createXorMasker(mask: Any, len: Optional[int] = None) -> XorMaskerSimple:  # noqa: A002 (wsaccel's name)
+def createXorMasker(mask: Any, len: Optional[int] = None) -> XorMaskerSimple:
     """A masker for ``mask``; ``len`` (the payload length) is accepted and,
     as in wsaccel, changes nothing."""
     return XorMaskerSimple(mask)
