@@ -12,6 +12,7 @@ from typing import Dict
 
 from . import _backend
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
+from ._extensions import DeflateParams, deflate_check, deflate_choose, deflate_offer, parse_extensions
 from ._handshake import (
     HandshakeError,
     accept_key,
@@ -88,6 +89,11 @@ __all__ = [
     "parse_response",
     "reject_response",
     "HandshakeError",
+    "DeflateParams",
+    "deflate_offer",
+    "deflate_choose",
+    "deflate_check",
+    "parse_extensions",
     "ProtocolError",
     "InvalidUTF8",
     "MessageTooBig",

@@ -1,4 +1,4 @@
-"""Command line: ``python -m wsfast {bench,echo,info}``."""
+"""Command line: ``python -m wsfast {bench,echo,client,info}``."""
 
 from __future__ import annotations
 
@@ -33,10 +33,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands = {
         "bench": "compare wsfast with every installed peer",
         "echo": "run an echo server built on the codec",
+        "client": "talk to a WebSocket server (ws://host:port/path)",
         "info": "show the backend, kernels and CPU features",
     }
     if not args or args[0] in ("-h", "--help") or args[0] not in commands:
-        print("usage: python -m wsfast {bench,echo,info} [options]\n")
+        print("usage: python -m wsfast {bench,echo,client,info} [options]\n")
         for name, text in commands.items():
             print(f"  {name:6} {text}")
         return 0 if args and args[0] in ("-h", "--help") else 2
@@ -47,7 +48,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         from ._bench.cli import main as bench_main
 
         return int(bench_main(rest))
-    from ._echo import main as echo_main
+    if command == "client":
+        from ._echo_client import main as client_main
+
+        return int(client_main(rest))
+    from ._echo_server import main as echo_main
 
     return int(echo_main(rest))
 

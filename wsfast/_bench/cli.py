@@ -46,6 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--list", action="store_true", help="list the workloads and their candidates, then exit"
     )
+    parser.add_argument(
+        "--hosts",
+        action="store_true",
+        help=(
+            "instead: each installed host library patched against itself unpatched, through its "
+            "own public paths (--only takes host names or host/case prefixes)"
+        ),
+    )
     # For tests and quick experiments: override the timing settings.
     parser.add_argument("--repeat", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--min-time", type=float, metavar="MS", help=argparse.SUPPRESS)
@@ -96,6 +104,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _main(argv: Optional[List[str]]) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.hosts:
+        from . import hosts
+
+        return hosts.main(args.only, _settings(args), args.quick, args.json if args.json != "-" else None)
     try:
         chosen = workloads.select(args.only)
     except ValueError as exc:
