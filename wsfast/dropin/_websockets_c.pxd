@@ -4,7 +4,7 @@
 import cython
 
 cdef object _host_parse, _frame_parse, _Frame, _SERVER, _apply_mask
-cdef object _ProtocolError, _PayloadTooBig, _CloseCode, _new
+cdef object _ProtocolError, _PayloadTooBig, _CloseCode, _new, _struct, _unpack
 cdef tuple _OPCODES
 
 @cython.locals(

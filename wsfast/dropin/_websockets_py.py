@@ -15,7 +15,8 @@ fully arrived, or one that ``Frame.parse`` would refuse: bad opcode, wrong
 mask bit, over ``max_size``, reserved bits, a bad control frame) is read by
 websockets' own ``Frame.parse`` from where it starts, so the bytes consumed,
 the exception and the moment it is raised are websockets' own. A connection
-with extensions or debug logging goes back to websockets' ``Protocol.parse``
+with extensions or debug logging (or a process where ``struct.unpack``, which
+``Frame.parse`` calls, has been replaced) goes back to websockets' ``Protocol.parse``
 for the rest of its life, at a frame boundary, where that generator holds no
 state of its own. The ``except`` clauses are websockets' own, verbatim.
 """
@@ -34,6 +35,8 @@ _apply_mask: Any = None
 _ProtocolError: Any = None
 _PayloadTooBig: Any = None
 _CloseCode: Any = None
+_struct: Any = None
+_unpack: Any = None
 _new = object.__new__
 
 
@@ -42,7 +45,7 @@ def bind(websockets_modules: Any, apply_mask: Callable[..., bytes], host_parse: 
     ``websockets.protocol``, ``websockets.exceptions``) and the function to
     unmask with."""
     global _host_parse, _frame_parse, _Frame, _OPCODES, _SERVER, _apply_mask
-    global _ProtocolError, _PayloadTooBig, _CloseCode
+    global _ProtocolError, _PayloadTooBig, _CloseCode, _struct, _unpack
     frames, protocol, exceptions = websockets_modules
     _host_parse = host_parse
     _Frame = frames.Frame
@@ -54,6 +57,8 @@ def bind(websockets_modules: Any, apply_mask: Callable[..., bytes], host_parse: 
     _ProtocolError = exceptions.ProtocolError
     _PayloadTooBig = exceptions.PayloadTooBig
     _CloseCode = frames.CloseCode
+    _struct = frames.struct
+    _unpack = frames.struct.unpack
 
 
 def _complete_frame(buf: bytearray, masked: bool, max_size: Optional[int]) -> Any:
@@ -128,8 +133,10 @@ def parse(self: Any) -> Generator[None, None, None]:
                     raise EOFError("unexpected end of stream")
                 yield
             # Extensions are negotiated after this loop starts (the server
-            # accepts after reading the request): decided per frame.
-            if self.extensions or self.debug:
+            # accepts after reading the request): decided per frame. So is
+            # whether someone replaced ``struct.unpack``, which websockets'
+            # own parser calls (its tests do, to simulate internal errors).
+            if self.extensions or self.debug or _struct.unpack is not _unpack:
                 handed_back = True
                 break
             max_size = None
