@@ -241,3 +241,23 @@ def test_unpatch_restores_identity(ws: types.SimpleNamespace) -> None:
     assert vars(Protocol)["parse"] is before[0] and websockets.frames.apply_mask is before[2]
 
 
+
+
+def test_overridden_recv_frame_is_called(patch_websockets: Callable[[], None]) -> None:
+    """A subclass that overrides recv_frame sees every frame, patched too."""
+
+    class Recording(Protocol):
+        def recv_frame(self, frame: Frame) -> None:
+            self.seen.append(frame.opcode)
+            super().recv_frame(frame)
+
+    def run() -> List[Any]:
+        proto = Recording(SERVER, state=State.OPEN)
+        proto.seen = []
+        proto.receive_data(masked(1, b"a", fin=False) + masked(0, b"b") + masked(10, b"") + masked(2, b"c"))
+        return [proto.seen, [describe(e) for e in proto.events_received()]]
+
+    expected = run()
+    patch_websockets()
+    assert run() == expected
+    assert expected[0] == [Opcode.TEXT, Opcode.CONT, Opcode.PONG, Opcode.BINARY]

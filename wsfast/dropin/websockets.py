@@ -55,7 +55,7 @@ def replacements(api: Any) -> List[Tuple[Any, str, Any]]:
     host_serialize = frames.Frame.serialize
     host_apply_mask = frames.apply_mask
     fast_mask = api.apply_mask
-    module.bind((frames, protocol, websockets.exceptions), fast_mask, host_parse)
+    module.bind((frames, protocol, websockets.exceptions), host_parse)
     parse = module.parse
     secrets = frames.secrets
     CTRL_OPCODES = frames.CTRL_OPCODES
