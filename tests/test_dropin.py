@@ -53,7 +53,9 @@ def fakehost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[types.
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakehost\nVersion: 1.5\n")
     adapter = tmp_path / "wsfast_fake_adapter.py"
     adapter.write_text(ADAPTER)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    # Not syspath_prepend: it calls into pkg_resources, which some installed
+    # packages shadow with a partial shim.
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
     importlib.invalidate_caches()
     module = importlib.import_module("wsfast_fake_adapter")
     sys.modules["wsfast.dropin.fakehost"] = module

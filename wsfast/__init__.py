@@ -50,6 +50,7 @@ Close = _api.Close
 encode_frame = _api.encode_frame
 encode_close = _api.encode_close
 parse_close = _api.parse_close
+PerMessageDeflate = _api.PerMessageDeflate
 
 
 def kernels() -> Dict[str, str]:
@@ -79,6 +80,7 @@ __all__ = [
     "encode_frame",
     "encode_close",
     "parse_close",
+    "PerMessageDeflate",
     "accept_key",
     "generate_key",
     "check_request",

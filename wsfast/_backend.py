@@ -12,7 +12,7 @@ import platform
 import types
 from typing import Dict
 
-from . import _env
+from . import _deflate, _env
 
 # Names each backend provides, by the module (minus its _c/_py suffix).
 _MODULES = {
@@ -53,6 +53,8 @@ def load(implementation: str) -> types.SimpleNamespace:
         modules[base] = module
         for name in names:
             setattr(api, name, getattr(module, name))
+    # One codec source for both backends, framing with this backend's builder.
+    api.PerMessageDeflate = _deflate.bind(api.encode_frame)
     if implementation == "cython":
         level = _env.max_simd_level()
         mask_kernel = modules["_mask"].select_kernel(level)

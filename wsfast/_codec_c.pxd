@@ -8,9 +8,10 @@ from wsfast._mask_c cimport build_frame, unmask_slice
 from wsfast._objects_c cimport untracked
 from wsfast._utf8_c cimport decode_utf8, utf8_feed
 
-cdef object InvalidUTF8, MessageTooBig, ProtocolError, Opcode, as_bytes
+cdef object InvalidUTF8, MessageTooBig, ProtocolError, Opcode, as_bytes, PerMessageDeflate
 cdef tuple OPCODES
-cdef bytes _EMPTY
+cdef bytes _EMPTY, _SYNC_TAIL
+cdef Py_ssize_t _INFLATE_STEP
 cdef bytes _key_pool
 cdef Py_ssize_t _key_pos
 cdef Py_ssize_t _KEY_BATCH
@@ -79,7 +80,7 @@ cdef class _FrameReader:
     cdef long long _remaining
     cdef long long _received
 
-    cdef void _on_header(self, bint fin, int opcode, long long length) except *
+    cdef void _on_header(self, bint fin, int rsv, int opcode, long long length) except *
     cdef void _on_frame(self, bint fin, int rsv, int opcode, bytes payload) except *
     cdef void _on_piece(self, int opcode, bytes piece, bint last) except *
 
@@ -127,11 +128,16 @@ cdef class MessageReader(_FrameReader):
     cdef list _parts
     cdef list _control
     cdef Py_ssize_t _utf8_state
+    cdef object _deflate
+    cdef bint _compressed
 
-    cdef void _on_header(self, bint fin, int opcode, long long length) except *
+    cdef void _on_header(self, bint fin, int rsv, int opcode, long long length) except *
     cdef void _on_frame(self, bint fin, int rsv, int opcode, bytes payload) except *
     cdef void _on_piece(self, int opcode, bytes piece, bint last) except *
 
     @cython.locals(state=Py_ssize_t, data=bytes)
     cdef void _data_piece(self, bytes piece, bint final) except *
     cdef void _control_event(self, int opcode, bytes payload) except *
+    cdef void _inflate_piece(self, bytes piece, bint final) except *
+    @cython.locals(room="long long", step="long long", n=Py_ssize_t, chunk=bytes)
+    cdef void _inflate_drain(self) except *

@@ -16,6 +16,7 @@ import os
 from typing import Any, List, Optional, Tuple, Union
 
 from ._buffers import as_bytes
+from ._deflate import PerMessageDeflate
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
 from ._mask_py import build_frame, unmask_slice
 from ._objects_py import untracked
@@ -55,6 +56,9 @@ RSV2 = 0x2
 RSV3 = 0x1
 
 _EMPTY = b""
+_SYNC_TAIL = b"\x00\x00\xff\xff"
+# Most output one inflating step may produce (the limit may cap it lower).
+_INFLATE_STEP = 65536
 
 
 # ---------------------------------------------------------------------------
@@ -403,7 +407,7 @@ class _FrameReader:
 
     # Subclasses turn frames into their results.
 
-    def _on_header(self, fin: bool, opcode: int, length: int) -> None:
+    def _on_header(self, fin: bool, rsv: int, opcode: int, length: int) -> None:
         pass
 
     def _on_frame(self, fin: bool, rsv: int, opcode: int, payload: bytes) -> None:
@@ -514,7 +518,7 @@ class _FrameReader:
                     1009, f"frame of {length} bytes over the limit of {self._max_frame}"
                 )
             fin = (first & 0x80) != 0
-            self._on_header(fin, opcode, length)
+            self._on_header(fin, (first >> 4) & 0x07, opcode, length)
             if opcode < 8:
                 self._in_message = not fin
             start = pos + head
@@ -621,6 +625,15 @@ class MessageReader(_FrameReader):
     ``InvalidUTF8`` (1007) at the chunk holding the first bad byte.
     ``max_message_size`` (bytes, ``None`` for no limit) is checked from each
     frame header, before the payload is buffered (``MessageTooBig``, 1009).
+
+    ``deflate`` is the connection's ``PerMessageDeflate`` once
+    permessage-deflate is negotiated (RFC 7692): RSV1 on the first frame of a
+    data message then marks it compressed (RSV1 anywhere else is still 1002).
+    Such a message is inflated as its bytes arrive, at most 64 KiB of output
+    per step, and ``max_message_size`` applies to the inflated size, checked
+    at every step: a decompression bomb fails with 1009 as soon as its output
+    passes the limit. A corrupt deflate stream is ``ProtocolError`` 1007 (see
+    ``wsfast._deflate``); text is validated as the inflated bytes come.
     """
 
     def __init__(
@@ -630,22 +643,37 @@ class MessageReader(_FrameReader):
         max_message_size: Optional[int] = DEFAULT_MAX_SIZE,
         max_frame_size: Optional[int] = None,
         strict: bool = True,
+        deflate: Optional[PerMessageDeflate] = None,
     ) -> None:
-        _FrameReader.__init__(self, client, max_frame_size, 0, strict)
+        if deflate is not None:
+            if not isinstance(deflate, PerMessageDeflate):
+                raise TypeError(
+                    f"deflate must be a PerMessageDeflate or None, not {type(deflate).__name__}"
+                )
+            if deflate.client != bool(client):
+                raise ValueError("deflate was made for the other side of the connection")
+        _FrameReader.__init__(self, client, max_frame_size, 0 if deflate is None else RSV1, strict)
         self._max_message = _check_limit(max_message_size, "max_message_size")
+        self._deflate = deflate
+        self._compressed = False
         self._message_opcode = 0
         self._message_size = 0
         self._parts: List[bytes] = []
         self._control: List[bytes] = []
         self._utf8_state = 0
 
-    def _on_header(self, fin: bool, opcode: int, length: int) -> None:
+    def _on_header(self, fin: bool, rsv: int, opcode: int, length: int) -> None:
         if opcode >= 8:
             return
         if opcode != OP_CONTINUATION:
             self._message_opcode = opcode
             self._message_size = 0
             self._utf8_state = 0
+            self._compressed = (rsv & RSV1) != 0
+        if self._compressed:
+            # The limit applies to the inflated size, counted as it inflates;
+            # the compressed bytes are inflated as they come, never buffered.
+            return
         if self._max_message >= 0:
             # Compared by subtraction: the sum of two huge lengths could overflow.
             if length > self._max_message - self._message_size:
@@ -660,6 +688,9 @@ class MessageReader(_FrameReader):
     def _on_frame(self, fin: bool, rsv: int, opcode: int, payload: bytes) -> None:
         if opcode >= 8:
             self._control_event(opcode, payload)
+            return
+        if self._compressed:
+            self._inflate_piece(payload, fin)
             return
         if fin and opcode != OP_CONTINUATION:
             # A whole message in one frame: the decoder validates as it decodes.
@@ -684,7 +715,44 @@ class MessageReader(_FrameReader):
                 self._control = []
             self._control_event(opcode, piece)
             return
+        if self._compressed:
+            self._inflate_piece(piece, last and self._fin)
+            return
         self._data_piece(piece, last and self._fin)
+
+    def _inflate_piece(self, piece: bytes, final: bool) -> None:
+        """Inflate compressed payload bytes into the open message; ``final``
+        appends the ``00 00 ff ff`` tail (RFC 7692 §7.2.2) and ends it."""
+        deflate: Any = self._deflate
+        if piece:
+            deflate._inflate_input(piece)
+            self._inflate_drain()
+        if final:
+            deflate._inflate_input(_SYNC_TAIL, True)
+            self._inflate_drain()
+            deflate._inflate_end()
+            self._data_piece(_EMPTY, True)
+
+    def _inflate_drain(self) -> None:
+        """Take the inflated output step by step, the limit checked at each."""
+        deflate: Any = self._deflate
+        while True:
+            if self._max_message >= 0:
+                room = self._max_message - self._message_size
+                step = room + 1 if room < _INFLATE_STEP else _INFLATE_STEP
+            else:
+                room = -1
+                step = _INFLATE_STEP
+            chunk = deflate._inflate_next(step)
+            n = len(chunk)
+            if n == 0:
+                return
+            if room >= 0 and n > room:
+                raise MessageTooBig(
+                    1009, f"inflated message over the limit of {self._max_message} bytes"
+                )
+            self._message_size += n
+            self._data_piece(chunk, False)
 
     def _data_piece(self, piece: bytes, final: bool) -> None:
         """Add payload bytes to the open message; ``final`` ends it."""
