@@ -23,7 +23,7 @@ state of its own. The ``except`` clauses are websockets' own, verbatim.
 
 from __future__ import annotations
 
-from typing import Any, Generator, Optional
+from typing import Any, Generator, Optional, Tuple
 
 from .._mask_py import unmask_slice
 
@@ -31,7 +31,7 @@ from .._mask_py import unmask_slice
 _host_parse: Any = None
 _frame_parse: Any = None
 _Frame: Any = None
-_OPCODES: tuple = ()
+_OPCODES: Tuple[Any, ...] = ()
 _SERVER: Any = None
 _CLOSE: Any = None
 _PING: Any = None

@@ -3,6 +3,8 @@
 
 import cython
 
+from wsfast._utf8_c cimport decode_utf8
+
 cdef int MODE_FRAMES, MODE_EVENTS
 cdef tuple _OPCODES, _LOCAL_ONLY
 cdef object _CONTINUATION, _TEXT, _BINARY, _CLOSE, _PING, _PONG

@@ -29,6 +29,7 @@ Tested on websockets 15.0 to 17.x.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, List, Tuple
 
 NAME = "websockets"
@@ -38,11 +39,8 @@ TESTED = ("15.0", "18")
 
 
 def _parser_module(api: Any) -> Any:
-    if api.IMPLEMENTATION == "cython":
-        from . import _websockets_c as module
-    else:
-        from . import _websockets_py as module
-    return module
+    suffix = "_c" if api.IMPLEMENTATION == "cython" else "_py"
+    return importlib.import_module(f"{__package__}._websockets{suffix}")
 
 
 def replacements(api: Any) -> List[Tuple[Any, str, Any]]:
@@ -53,19 +51,20 @@ def replacements(api: Any) -> List[Tuple[Any, str, Any]]:
     module = _parser_module(api)
     host_parse = protocol.Protocol.parse
     host_serialize = frames.Frame.serialize
-    host_apply_mask = frames.apply_mask
+    host_apply_mask = getattr(frames, "apply_mask")
     fast_mask = api.apply_mask
     module.bind((frames, protocol, websockets.exceptions), host_parse)
     parse = module.parse
-    secrets = frames.secrets
+    secrets = getattr(frames, "secrets")
     CTRL_OPCODES = frames.CTRL_OPCODES
     ProtocolError = websockets.exceptions.ProtocolError
 
     def apply_mask(data: Any, mask: Any) -> bytes:
         try:
-            return fast_mask(data, mask)
+            masked: bytes = fast_mask(data, mask)
         except (TypeError, ValueError):
-            return host_apply_mask(data, mask)  # websockets' exception
+            masked = host_apply_mask(data, mask)  # websockets' exception
+        return masked
 
     def serialize(self: Any, *, mask: bool, extensions: Any = None) -> bytes:
         data = self.data

@@ -27,6 +27,8 @@ Tested on wsproto 1.2 and 1.3.
 
 from __future__ import annotations
 
+import importlib
+import os
 from typing import Any, List, Tuple
 
 NAME = "wsproto"
@@ -36,15 +38,13 @@ TESTED = ("1.2", "1.4")
 
 
 def _reader_module(api: Any) -> Any:
-    if api.IMPLEMENTATION == "cython":
-        from . import _wsproto_c as module
-    else:
-        from . import _wsproto_py as module
-    return module
+    suffix = "_c" if api.IMPLEMENTATION == "cython" else "_py"
+    return importlib.import_module(f"{__package__}._wsproto{suffix}")
 
 
 def replacements(api: Any) -> List[Tuple[Any, str, Any]]:
     import wsproto.connection
+    import wsproto.events
     import wsproto.frame_protocol as fp
 
     module = _reader_module(api)
@@ -57,9 +57,9 @@ def replacements(api: Any) -> List[Tuple[Any, str, Any]]:
     FrameProtocol = fp.FrameProtocol
     Connection = wsproto.connection.Connection
     ConnectionState = wsproto.connection.ConnectionState
-    CloseConnection = wsproto.connection.CloseConnection
-    TextMessage = wsproto.connection.TextMessage
-    BytesMessage = wsproto.connection.BytesMessage
+    CloseConnection = wsproto.events.CloseConnection
+    TextMessage = wsproto.events.TextMessage
+    BytesMessage = wsproto.events.BytesMessage
     Frame = fp.Frame
     ParseFailed = fp.ParseFailed
     host_receive_bytes = FrameProtocol.receive_bytes
@@ -131,8 +131,6 @@ def replacements(api: Any) -> List[Tuple[Any, str, Any]]:
         except ParseFailed as exc:
             yield CloseConnection(code=exc.code, reason=str(exc))
 
-    os_module = fp.os
-
     def _serialize_frame(self: Any, opcode: Any, payload: Any = b"", fin: bool = True) -> bytearray:
         if self.extensions:
             return host_serialize(self, opcode, payload, fin)
@@ -152,9 +150,10 @@ def replacements(api: Any) -> List[Tuple[Any, str, Any]]:
                 frame = bytearray((first, 0xFF if client else 127))
                 frame += length.to_bytes(8, "big")
         if client:
-            key = os_module.urandom(4)
+            key = os.urandom(4)  # wsproto's os.urandom, mocked or not
             frame += key
-            frame += apply_mask(payload, key)
+            masked: bytes = apply_mask(payload, key)
+            frame += masked
         else:
             frame += payload
         return frame
@@ -162,12 +161,13 @@ def replacements(api: Any) -> List[Tuple[Any, str, Any]]:
     def process(self: Any, data: Any) -> bytearray:
         key = self._masking_key
         if len(key) != 4 or type(data) not in (bytes, bytearray, memoryview):
-            return host_process(self, data)  # wsproto's results and errors for the odd cases
-        data = bytearray(apply_mask(data, key))
-        rotation = len(data) % 4
+            result: bytearray = host_process(self, data)  # wsproto's results and errors for the odd cases
+            return result
+        result = bytearray(apply_mask(data, key))
+        rotation = len(result) % 4
         if rotation:
             self._masking_key = key[rotation:] + key[:rotation]
-        return data
+        return result
 
     for function, name in (
         (receive_bytes, "receive_bytes"),

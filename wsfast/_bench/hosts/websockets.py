@@ -17,7 +17,7 @@ def _receive(blob: bytes) -> Tuple[Any, Any]:
     def run() -> Tuple[int, int]:
         protocol = Protocol(SERVER, state=State.OPEN, max_size=None)
         protocol.receive_data(blob)
-        events = protocol.events_received()
+        events: List[Any] = protocol.events_received()
         protocol.data_to_send()
         return len(events), sum(len(e.data) for e in events)
 
