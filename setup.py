@@ -92,6 +92,9 @@ def _extensions():
             "wraparound": False,
             "cdivision": True,
             "embedsignature": True,
+            # Python syntax: the "c" format prints a keyword-only constructor
+            # argument as positional (tests/test_typing.py checks the docs).
+            "embedsignature.format": "python",
             "freethreading_compatible": True,
             # The .pxd files carry the C types; annotations in the .py stay for type checkers.
             "annotation_typing": False,

@@ -32,7 +32,7 @@ def choose(*values: str, **wishes: Any) -> Optional[Tuple[DeflateParams, str]]:
 
 
 def test_params_defaults_and_frozen() -> None:
-    assert DEFAULT == P(False, False, 15, 15)
+    assert P(False, False, 15, 15) == DEFAULT
     with pytest.raises(AttributeError):
         DEFAULT.server_max_window_bits = 9  # type: ignore[misc]
     assert hash(P(True)) == hash(P(True))

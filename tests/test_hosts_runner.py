@@ -67,7 +67,7 @@ def test_definitions_load_without_shadowing_hosts(runner: types.ModuleType) -> N
     definitions = runner.definitions()
     assert "tornado" in definitions
     for name, definition in definitions.items():
-        assert definition.NAME == name
+        assert name == definition.NAME
         assert definition.DISTRIBUTION
         assert all(label for label, _, tests in runner.runs(definition) if len(runner.runs(definition)) > 1)
         assert all(tests for _, _, tests in runner.runs(definition))

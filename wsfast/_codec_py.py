@@ -13,14 +13,15 @@ like bytes, and slicing them gives bytes.
 from __future__ import annotations
 
 import os
-from typing import Any, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple, Union
 
 from ._buffers import as_bytes
 from ._deflate import PerMessageDeflate
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
 from ._mask_py import build_frame, unmask_slice
 from ._objects_py import untracked
-from ._types import OPCODES, Opcode
+from ._signature import ClassSignature
+from ._types import OPCODES
 from ._utf8_py import decode_utf8, utf8_feed
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "encode_frame",
     "encode_close",
     "parse_close",
-    "DEFAULT_MAX_SIZE",
 ]
 
 #: Default limit for a message (and for a frame in ``FrameParser``): 1 MiB.
@@ -67,6 +67,10 @@ _INFLATE_STEP = 65536
 
 class Frame:
     """One frame as it came off the wire, payload unmasked."""
+
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(fin, rsv1, rsv2, rsv3, opcode, payload)")
 
     __slots__ = ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload")
 
@@ -103,6 +107,10 @@ class Frame:
 class Message:
     """A whole data message: ``str`` for text, ``bytes`` for binary."""
 
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(opcode, data)")
+
     __slots__ = ("opcode", "data")
 
     def __init__(self, opcode: int, data: Union[str, bytes]) -> None:
@@ -123,6 +131,10 @@ class Message:
 class Ping:
     """A ping; answer it with a pong carrying the same payload."""
 
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(payload)")
+
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
@@ -142,6 +154,10 @@ class Ping:
 class Pong:
     """A pong."""
 
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(payload)")
+
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
@@ -160,6 +176,10 @@ class Pong:
 
 class Close:
     """A close frame; ``code`` is 1005 when the frame carried no payload."""
+
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(code, reason)")
 
     __slots__ = ("code", "reason")
 
@@ -587,6 +607,14 @@ class FrameParser(_FrameReader):
     break the parser stays failed.
     """
 
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(*, client=False, max_frame_size=1048576, rsv_allowed=0, strict=True)")
+
+    if TYPE_CHECKING:
+
+        def feed(self, data: Any) -> List[Frame]: ...
+
     def __init__(
         self,
         *,
@@ -635,6 +663,16 @@ class MessageReader(_FrameReader):
     passes the limit. A corrupt deflate stream is ``ProtocolError`` 1007 (see
     ``wsfast._deflate``); text is validated as the inflated bytes come.
     """
+
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature(
+            "(*, client=False, max_message_size=1048576, max_frame_size=None, strict=True, deflate=None)"
+        )
+
+    if TYPE_CHECKING:
+
+        def feed(self, data: Any) -> List[Union[Message, Ping, Pong, Close]]: ...
 
     def __init__(
         self,

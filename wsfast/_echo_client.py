@@ -35,7 +35,7 @@ from ._echo_common import (
     load_api,
 )
 from ._errors import ProtocolError
-from ._handshake import MAX_HEAD_SIZE, HandshakeError, build_request, check_response, parse_response
+from ._handshake import HandshakeError, build_request, check_response, head_end, parse_response
 
 __all__ = ["Client", "ConnectionClosed", "connect", "main"]
 
@@ -124,15 +124,12 @@ class _ClientConnection(Endpoint):
             self._feed(data)
             return
         self._head += data
-        end = self._head.find(b"\r\n\r\n", 0, MAX_HEAD_SIZE)
-        if end < 0:
-            if len(self._head) >= MAX_HEAD_SIZE:
-                self._handshake_failed(HandshakeError("response head too large"))
-            return
-        end += 4
-        head, rest = bytes(self._head[:end]), bytes(self._head[end:])
-        self._head = bytearray()
         try:
+            end = head_end(self._head, "response")
+            if end < 0:
+                return
+            head, rest = bytes(self._head[:end]), bytes(self._head[end:])
+            self._head = bytearray()
             check_response(parse_response(head), self._key)
         except HandshakeError as exc:
             self._handshake_failed(exc)
@@ -159,7 +156,7 @@ class _ClientConnection(Endpoint):
     def on_pong(self, payload: bytes) -> None:
         # A pong answers the most recent ping with its payload, and every
         # earlier one (RFC 6455 §5.5.3: a pong may answer only the latest).
-        for i, (sent, waiter) in enumerate(self._pong_waiters):
+        for i, (sent, _waiter) in enumerate(self._pong_waiters):
             if sent == payload:
                 for _, earlier in self._pong_waiters[: i + 1]:
                     if not earlier.done():
@@ -469,7 +466,7 @@ async def _echo_back(client: Client) -> None:
 async def _autobahn(url: str, args: argparse.Namespace) -> int:
     """Run every case of an Autobahn fuzzingserver at ``url`` as its testee."""
     host, port, _ = parse_url(url)
-    options = dict(implementation=args.implementation, max_message_size=args.max_message_size)
+    options = {"implementation": args.implementation, "max_message_size": args.max_message_size}
     counter = await connect(host, port, "/getCaseCount", **options)
     count = int(await counter.recv())
     await counter.wait_closed()

@@ -31,7 +31,9 @@ from ._echo_common import (
     log,
     shorten,
 )
-from ._handshake import MAX_HEAD_SIZE, HandshakeError, build_response, check_request, parse_request, reject_response
+from ._handshake import HandshakeError, build_response, check_request, head_end, parse_request, reject_response
+
+_PHRASES = {400: "Bad Request", 426: "Upgrade Required", 431: "Request Header Fields Too Large"}
 
 __all__ = ["EchoServer", "serve", "main"]
 
@@ -90,24 +92,21 @@ class _ServerConnection(Endpoint):
             self._feed(data)
             return
         self._head += data
-        end = self._head.find(b"\r\n\r\n", 0, MAX_HEAD_SIZE)
-        if end < 0:
-            if len(self._head) >= MAX_HEAD_SIZE:
-                self._reject(431, "Request Header Fields Too Large", "request head too large")
-            return
-        end += 4
-        head, rest = bytes(self._head[:end]), bytes(self._head[end:])
-        self._head = bytearray()
         try:
+            # Refuses a bare LF or CR at once, and a head over the limit,
+            # instead of waiting for a CRLF CRLF that may never come.
+            end = head_end(self._head)
+            if end < 0:
+                return
+            head, rest = bytes(self._head[:end]), bytes(self._head[end:])
+            self._head = bytearray()
             request = parse_request(head)
             key = check_request(request)
         except HandshakeError as exc:
             # 426 tells a plain HTTP client (or one speaking another version)
-            # which protocol to upgrade to; anything else is a bad request.
-            if exc.header in ("Sec-WebSocket-Version", "Upgrade"):
-                self._reject(426, "Upgrade Required", str(exc))
-            else:
-                self._reject(400, "Bad Request", str(exc))
+            # which protocol to upgrade to, 431 that the head is too large;
+            # anything else is a bad request.
+            self._reject(exc.status, _PHRASES.get(exc.status, "Bad Request"), str(exc))
             return
         assert self.transport is not None
         self.transport.write(build_response(key, extra_headers=[("Server", self._server_header)]))

@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from ._handshake import Headers, HandshakeError, Request, Response
+from ._handshake import HandshakeError, Headers, Request, Response
 
 __all__ = [
     "DeflateParams",

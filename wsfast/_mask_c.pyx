@@ -23,6 +23,8 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.object cimport PyObject
 from libc.string cimport memcpy
 
+from ._signature import ClassSignature
+
 cdef extern from "_kernels/mask.h":
     void wsfast_mask(const unsigned char *src, unsigned char *dst, size_t length,
                      const unsigned char *key) nogil
@@ -218,6 +220,9 @@ def mask_inplace(buf, mask, offset=0):
 cdef class Masker:
     """Streaming masker: the key position carries across ``process`` calls."""
 
+    # inspect cannot read a C __init__ (see _signature.py).
+    __signature__ = ClassSignature("(mask)")
+
     cdef unsigned char _key[4]
     cdef Py_ssize_t _offset
 
@@ -295,8 +300,15 @@ cpdef bytes build_frame(int first, bytes payload, bytes key_source, Py_ssize_t k
 
 cdef extern from "_kernels/cpu.h":
     const char *wsfast_cpu_features_c "wsfast_cpu_features"()
+    const char *wsfast_cpu_checks_c "wsfast_cpu_checks"()
 
 
 def cpu_features():
     """CPU features the kernels can use on this machine, space-separated."""
     return wsfast_cpu_features_c().decode("ascii")
+
+
+def cpu_checks():
+    """Every CPU feature a kernel checks, in the order checked: name -> found."""
+    pairs = wsfast_cpu_checks_c().decode("ascii").split()
+    return {name: flag == "1" for name, flag in (pair.split("=") for pair in pairs)}

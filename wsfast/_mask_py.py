@@ -7,9 +7,10 @@ over the strided quarters of the buffer, one per key byte.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from ._buffers import as_bytes
+from ._signature import ClassSignature
 
 __all__ = ["apply_mask", "mask_inplace", "Masker"]
 
@@ -102,6 +103,9 @@ def mask_inplace(buf: Any, mask: Any, offset: int = 0) -> None:
 class Masker:
     """Streaming masker: the key position carries across ``process`` calls."""
 
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("(mask)")
     __slots__ = ("_key", "_offset")
 
     def __init__(self, mask: Any) -> None:

@@ -14,6 +14,8 @@ from libc.stdint cimport uint32_t
 from libc.stddef cimport ptrdiff_t
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 
+from ._signature import ClassSignature
+
 cdef extern from "_kernels/utf8.h":
     const uint32_t WSFAST_UTF8_ACCEPT
     const uint32_t WSFAST_UTF8_REJECT
@@ -118,6 +120,9 @@ cdef class Utf8Validator:
     stream), on the very chunk that makes the stream invalid. A failed
     validator stays failed until ``reset()``.
     """
+
+    # inspect cannot read a C __init__ (see _signature.py).
+    __signature__ = ClassSignature("()")
 
     cdef uint32_t _state
     cdef bint _failed

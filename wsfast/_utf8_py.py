@@ -9,9 +9,10 @@ finishes sequences split across chunks and pins down exact positions.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 from ._buffers import as_bytes
+from ._signature import ClassSignature
 
 __all__ = ["validate_utf8", "Utf8Validator"]
 
@@ -151,6 +152,9 @@ class Utf8Validator:
     validator stays failed until ``reset()``.
     """
 
+    if not TYPE_CHECKING:
+        # inspect cannot read a compiled __init__ (see _signature.py).
+        __signature__ = ClassSignature("()")
     __slots__ = ("_state", "_index")
 
     def __init__(self) -> None:

@@ -210,4 +210,4 @@ def test_informational_cases_are_the_known_ones() -> None:
     # unnoticed.
     if not _INDEX:
         _kosoku()
-    assert INFORMATIONAL == {"7.1.6", "7.13.1", "7.13.2"}
+    assert {"7.1.6", "7.13.1", "7.13.2"} == INFORMATIONAL

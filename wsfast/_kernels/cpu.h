@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define WSFAST_LEVEL_SCALAR 0
@@ -111,6 +112,49 @@ static inline const char *wsfast_cpu_features(void) {
     case WSFAST_LEVEL_SSE2: return "sse2";
     default: return "";
     }
+#endif
+}
+
+/* Every CPU feature a kernel checks, found or not, for `python -m wsfast
+ * info`: "name=0" or "name=1", space-separated, in the order the checks run.
+ * cpu.h decides the level (AVX needs the OS to save YMM, AVX-512 ZMM too);
+ * utf8_decode.h also wants POPCNT (AVX2 and AVX-512 decoders) and
+ * AVX512_VBMI2 (AVX-512 decoder). Computed once. */
+static inline const char *wsfast_cpu_checks(void) {
+#if defined(WSFAST_HAVE_X86_SIMD)
+    static char text[256];
+    if (!text[0]) {
+        uint32_t r[4];
+        int osxsave, avx, popcnt, ymm = 0, zmm = 0, avx2 = 0, bmi2 = 0, f = 0, bw = 0, vbmi2 = 0;
+        wsfast_cpuid(0, 0, r);
+        uint32_t max_leaf = r[0];
+        wsfast_cpuid(1, 0, r);
+        osxsave = (r[2] >> 27) & 1;
+        avx = (r[2] >> 28) & 1;
+        popcnt = (r[2] >> 23) & 1;
+        if (osxsave) {
+            uint64_t xcr0 = wsfast_xgetbv0();
+            ymm = (xcr0 & 0x6) == 0x6;
+            zmm = (xcr0 & 0xe6) == 0xe6;
+        }
+        if (max_leaf >= 7) {
+            wsfast_cpuid(7, 0, r);
+            avx2 = (r[1] >> 5) & 1;
+            bmi2 = (r[1] >> 8) & 1;
+            f = (r[1] >> 16) & 1;
+            bw = (r[1] >> 30) & 1;
+            vbmi2 = (r[2] >> 6) & 1;
+        }
+        snprintf(text, sizeof text,
+                 "sse2=1 osxsave=%d avx=%d os_ymm=%d os_zmm=%d avx2=%d bmi2=%d avx512f=%d "
+                 "avx512bw=%d popcnt=%d avx512vbmi2=%d",
+                 osxsave, avx, ymm, zmm, avx2, bmi2, f, bw, popcnt, vbmi2);
+    }
+    return text;
+#elif defined(WSFAST_AARCH64)
+    return "neon=1";
+#else
+    return "";
 #endif
 }
 

@@ -25,7 +25,8 @@ def _mask_function(api: Any) -> Callable[[bytes, bytes], bytes]:
     apply_mask = api.apply_mask
 
     def websocket_mask(mask: bytes, data: bytes) -> bytes:
-        return apply_mask(data, mask)
+        masked: bytes = apply_mask(data, mask)
+        return masked
 
     websocket_mask.__doc__ = "tornado's _websocket_mask(mask, data), computed by wsfast"
     return websocket_mask

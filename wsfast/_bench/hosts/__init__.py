@@ -131,7 +131,7 @@ def run_case(host: str, case: Case, settings: _runner.Settings) -> HostResult:
         return HostResult(host, case.name, case.description, case.items, case.payload_bytes,
                           "ok", "", timings[False], timings[True])
     finally:
-        for patched, (run, close, _) in prepared.items():
+        for patched, (_run, close, _) in prepared.items():
             set_state(host, patched)
             try:
                 close()
@@ -168,7 +168,8 @@ def print_host(host: str, version: str, results: Sequence[HostResult], out: IO[s
             print(f"  {r.case:<{width}}  {r.status.upper()}: {r.reason}", file=out)
             continue
         print(
-            f"  {r.case:<{width}}  {_duration(r.unpatched.best_ns, sym):>10}  {_duration(r.unpatched.median_ns, sym):>10}"
+            f"  {r.case:<{width}}"
+            f"  {_duration(r.unpatched.best_ns, sym):>10}  {_duration(r.unpatched.median_ns, sym):>10}"
             f"  {_duration(r.patched.best_ns, sym):>10}  {_duration(r.patched.median_ns, sym):>10}"
             f"  {r.ratio:>6.2f}{sym.times}  {r.median_ratio:>6.2f}{sym.times}",
             file=out,

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import Case, _loopback as lb
+from . import Case
+from . import _loopback as lb
 
 
 def _receive(blob: bytes, count: int) -> Tuple[Any, Any]:
@@ -29,7 +30,7 @@ def _receive(blob: bytes, count: int) -> Tuple[Any, Any]:
     async def start() -> Tuple[Any, asyncio.StreamWriter]:
         app = tornado.web.Application([(r"/", Handler)], websocket_max_message_size=1 << 24)
         server = app.listen(0, address=lb.LOOPBACK)
-        port = list(server._sockets.values())[0].getsockname()[1]
+        port = next(iter(server._sockets.values())).getsockname()[1]
         reader, writer = await asyncio.open_connection(lb.LOOPBACK, port)
         writer.write(lb.client_request(port))
         await reader.readuntil(b"\r\n\r\n")
