@@ -261,3 +261,38 @@ def test_overridden_recv_frame_is_called(patch_websockets: Callable[[], None]) -
     patch_websockets()
     assert run() == expected
     assert expected[0] == [Opcode.TEXT, Opcode.CONT, Opcode.PONG, Opcode.BINARY]
+
+
+def test_permessage_deflate_connection_keeps_websockets_loop(patch_websockets: Callable[[], None]) -> None:
+    """With permessage-deflate negotiated, RSV1 means compressed: the frames
+    go through websockets' own loop and extension, patched or not."""
+    import zlib
+
+    from websockets.extensions.permessage_deflate import PerMessageDeflate
+
+    def deflate(data: bytes) -> bytes:
+        compressor = zlib.compressobj(wbits=-15)
+        return (compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+    stream = (
+        masked(1, deflate("héllo".encode()), rsv=4)
+        + masked(2, b"plain")
+        + masked(0, b"x", rsv=4)  # RSV1 on a continuation: refused
+    )
+
+    def run(chunks: List[bytes]) -> List[Any]:
+        proto = Protocol(SERVER, state=State.OPEN)
+        proto.extensions = [PerMessageDeflate(False, False, 15, 15)]
+        seen: List[Any] = []
+        for chunk in chunks:
+            proto.receive_data(chunk)
+            seen += [describe(e) for e in proto.events_received()]
+        seen.append((proto.close_code, proto.close_reason, type(proto.parser_exc), str(proto.parser_exc)))
+        return seen
+
+    for chunks in ([stream], split(stream, range(0, len(stream), 3))):
+        expected = run(chunks)
+        patch_websockets()
+        assert run(chunks) == expected
+        dropin.unpatch("websockets")
+    assert expected[0][3] == "héllo".encode()
