@@ -45,7 +45,10 @@ def _wait_listening(port: int, timeout: float = 90.0) -> None:
 def measure(server: str, patched: bool, size: int, seconds: float) -> float:
     port = _free_port()
     argv = [sys.executable, str(HERE / "serve.py"), server, str(port)] + (["--patch"] if patched else [])
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # The server's output goes to a file: an unread pipe that fills up would
+    # stall the server being measured.
+    log = open(HERE / f".serve-{server}.log", "w")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_listening(port)
         url = f"ws://127.0.0.1:{port}/"
@@ -60,6 +63,7 @@ def measure(server: str, patched: bool, size: int, seconds: float) -> float:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 def main() -> None:
