@@ -282,3 +282,26 @@ def test_strategy_draws(ws: types.SimpleNamespace) -> None:
 
     probe()
     assert outcomes == {True, False}
+
+
+@st.composite
+def text_in_pieces(draw: st.DrawFn) -> List[bytes]:
+    """One text message: UTF-8 (sometimes with a byte broken or cut), split
+    into fragments anywhere, even inside a code point, then into chunks."""
+    payload = bytearray(draw(st.text(max_size=60)).encode())
+    if payload and draw(st.integers(0, 3)) == 0:
+        payload[draw(st.integers(0, len(payload) - 1))] = draw(st.sampled_from([0x80, 0xC0, 0xE0, 0xED, 0xF4, 0xF5, 0xFF]))
+    if payload and draw(st.integers(0, 5)) == 0:
+        del payload[-1]
+    cuts = sorted(set(draw(st.lists(st.integers(0, len(payload)), max_size=4))) | {0, len(payload)})
+    pieces = [bytes(payload[a:b]) for a, b in zip(cuts, cuts[1:])] or [b""]
+    data = b"".join(
+        masked(1 if i == 0 else 0, piece, fin=i == len(pieces) - 1) for i, piece in enumerate(pieces)
+    )
+    return split(data, draw(st.lists(st.integers(0, 1 << 16), max_size=8)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chunks=text_in_pieces())
+def test_text_decoded_in_pieces_like_wsproto(chunks: List[bytes], patch_wsproto: Callable[[], None]) -> None:
+    both(chunks, False, patch_wsproto)

@@ -10,7 +10,7 @@ cdef tuple _OPCODES, _LOCAL_ONLY
 cdef object _CONTINUATION, _TEXT, _BINARY, _CLOSE, _PING, _PONG
 cdef object _PROTOCOL_ERROR, _INVALID_DATA, _NO_STATUS
 cdef dict _KNOWN_CODES
-cdef object _utf8_decoder, _new
+cdef object _utf8_decode, _new
 cdef bytes _EMPTY
 
 cdef object _message_event(object cls, object data, bint frame_finished, bint message_finished)
@@ -32,7 +32,7 @@ cdef class Reader:
     cdef unsigned long long _consumed
     cdef bytes _key
     cdef int _message
-    cdef object _decoder
+    cdef bytes _pending
 
     cpdef bint parse(self, int mode) except -1
 
@@ -47,3 +47,6 @@ cdef class Reader:
     cdef object _data(self, int opcode, bytes piece, bint frame_finished, int mode)
 
     cdef object _close(self, bytes payload, int mode)
+
+    @cython.locals(data=bytes, n=Py_ssize_t, cut=Py_ssize_t, i=Py_ssize_t, lead=int, need=int, consumed=Py_ssize_t)
+    cdef str _decode_piece(self, bytes piece, bint final)

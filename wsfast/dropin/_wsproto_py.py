@@ -14,11 +14,11 @@ as ``wsfast.dropin._wsproto_c``, typed by ``_wsproto_c.pxd``.
 - a data frame whose payload is only partly there gives one piece with what
   arrived (wsproto's ``frame_finished=False`` events), a control frame waits
   for its whole payload;
-- text is decoded by the ``codecs`` UTF-8 decoder wsproto uses, so a bad
-  byte fails with the same message at the same piece; a text frame that is a
-  whole message in one piece is decoded by wsfast's UTF-8 decoder (strict
-  RFC 3629, as CPython's), and an invalid one by ``bytes.decode``, that
-  decoder's one-shot form, for the same error message;
+- text is decoded as wsproto's ``codecs`` incremental UTF-8 decoder decodes
+  it, whose only state is the bytes it holds back: wsfast's strict UTF-8
+  decoder does the decoding, and any piece with invalid bytes is given to
+  ``codecs.utf_8_decode``, the function that decoder calls, so a bad byte
+  fails with the same message at the same piece;
 - after a close frame or a failure it parses nothing more, as wsproto's
   generator ends there.
 
@@ -32,7 +32,7 @@ generator step and an enum call per frame, and ``Frame`` tuples that
 
 from __future__ import annotations
 
-from codecs import getincrementaldecoder
+import codecs
 from collections import deque
 from typing import Any, Callable, Deque, List, Optional
 
@@ -78,7 +78,7 @@ _INVALID_DATA = CloseReason.INVALID_FRAME_PAYLOAD_DATA
 _NO_STATUS = CloseReason.NO_STATUS_RCVD
 _LOCAL_ONLY = (CloseReason.NO_STATUS_RCVD, CloseReason.ABNORMAL_CLOSURE, CloseReason.TLS_HANDSHAKE_FAILED)
 _KNOWN_CODES = {int(code): code for code in CloseReason}
-_utf8_decoder = getincrementaldecoder("utf-8")
+_utf8_decode = codecs.utf_8_decode
 _new = object.__new__
 _EMPTY = b""
 
@@ -158,7 +158,7 @@ class Reader:
         self._key = _EMPTY
         # The message being read.
         self._message = 0  # 0: none open, else 1 (text) or 2 (binary)
-        self._decoder: Any = None
+        self._pending = _EMPTY  # bytes the UTF-8 decoder holds back
 
     def feed(self, data: Any) -> None:
         if type(data) is not bytes:
@@ -316,19 +316,59 @@ class Reader:
                         raise ParseFailed(str(exc), _INVALID_DATA)
             else:
                 if opcode == 1:
-                    self._decoder = _utf8_decoder()
+                    self._pending = _EMPTY  # a fresh decoder
                 try:
-                    data = self._decoder.decode(piece, finished)
+                    data = self._decode_piece(piece, finished)
                 except UnicodeDecodeError as exc:
                     raise ParseFailed(str(exc), _INVALID_DATA)
         else:
             data = piece
         if finished:
             self._message = 0
-            self._decoder = None
+            self._pending = _EMPTY
         if mode == MODE_EVENTS:
             return _message_event(TextMessage if message == 1 else BytesMessage, data, frame_finished, finished)
         return Frame(_TEXT if message == 1 else _BINARY, data, frame_finished, finished)
+
+    def _decode_piece(self, piece: bytes, final: bool) -> str:
+        """``decoder.decode(piece, final)`` for wsproto's incremental UTF-8
+        decoder, whose whole state is the bytes it holds back (``_pending``):
+        it decodes ``pending + piece`` with ``codecs.utf_8_decode`` and keeps
+        what that did not consume. Here wsfast decodes up to the start of an
+        unfinished sequence at the end; anything unusual (invalid bytes, or a
+        held-back tail that is not the start of a valid sequence) is handed
+        to ``codecs.utf_8_decode`` itself, for its result or its exception."""
+        data = self._pending + piece if self._pending else piece
+        n = len(data)
+        cut = n
+        if not final and n:
+            # Back up over continuation bytes (at most 3) to the last lead.
+            i = n - 1
+            while i > 0 and i >= n - 3 and (data[i] & 0xC0) == 0x80:
+                i -= 1
+            lead = data[i]
+            need = 1
+            if 0xC2 <= lead < 0xE0:
+                need = 2
+            elif 0xE0 <= lead < 0xF0:
+                need = 3
+            elif 0xF0 <= lead < 0xF5:
+                need = 4
+            if n - i < need:
+                cut = i
+        text = decode_utf8(data, 0, cut)
+        if text is not None and cut != n:
+            # The held-back tail must be a valid start, as codecs checks.
+            try:
+                _utf8_decode(data[cut:], "strict", False)
+            except UnicodeDecodeError:
+                text = None
+        if text is None:
+            text, consumed = _utf8_decode(data, "strict", final)
+            self._pending = data[consumed:]
+            return text
+        self._pending = data[cut:]
+        return text
 
     def _close(self, payload: bytes, mode: int) -> Any:
         """``FrameProtocol._process_close``."""
