@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The handshake parser (pure Python only: there is no compiled twin): random
 and structured request and response heads. Only ``HandshakeError`` may
 escape; ``head_end`` agrees with ``parse_request`` (a reader that refuses a
@@ -10,7 +11,6 @@ method, target and fields, and the answer built for it passes
 from __future__ import annotations
 
 import atheris
-
 import fuzzlib
 from fuzzlib import Mismatch, pick
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """apply_mask, mask_inplace and Masker: compiled (every SIMD level) against
 pure Python and a plain XOR, with any key, offsets (huge and negative too),
 contiguous and strided buffers, and random chunkings for the streaming
@@ -6,7 +7,6 @@ masker; results, offsets and exception types must be identical."""
 from __future__ import annotations
 
 import atheris
-
 import fuzzlib
 from fuzzlib import PURE, Mismatch, check_same, each_compiled, pick
 

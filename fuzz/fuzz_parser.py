@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """FrameParser: compiled (every SIMD level) against pure Python on random
 and structured streams in random chunkings; the frames, the error, its close
 code, reason and riding frames, and the failed state must be identical, and
@@ -6,7 +7,6 @@ the same stream fed whole must give the same frames and error."""
 from __future__ import annotations
 
 import atheris
-
 import fuzzlib
 from fuzzlib import PURE, check_same, each_compiled, pick, record
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """MessageReader: compiled (every SIMD level) against pure Python on random
 and structured streams in random chunkings: messages, control events, the
 error (type, close code, reason, riding events) and the failed state must be
@@ -9,7 +10,6 @@ corrupt ones and ones that inflate past the limit."""
 from __future__ import annotations
 
 import atheris
-
 import fuzzlib
 from fuzzlib import PURE, check_same, each_compiled, pick, record
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """validate_utf8 and Utf8Validator: compiled (every SIMD level) against pure
 Python and against Python's own strict decoder, on random bytes and on text
 with broken sequences spliced in, fed whole and in random chunkings; the
@@ -8,7 +9,6 @@ chunk that holds it."""
 from __future__ import annotations
 
 import atheris
-
 import fuzzlib
 from fuzzlib import PURE, Mismatch, check_same, each_compiled
 

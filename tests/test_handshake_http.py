@@ -375,3 +375,9 @@ def test_client_fails_a_bad_answer_at_once(answer: bytes, error: type, why: str,
     exc = asyncio.run(_connect_to(answer, ws.IMPLEMENTATION))
     assert isinstance(exc, error), repr(exc)
     assert why in str(exc)
+
+
+@pytest.mark.parametrize("pair", ["ab", b"ab", bytearray(b"ab")])
+def test_headers_refuse_strings_as_pairs(pair: object) -> None:
+    with pytest.raises(TypeError, match="pairs"):
+        Headers([pair])  # type: ignore[list-item]

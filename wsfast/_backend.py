@@ -16,8 +16,8 @@ from . import _deflate, _env
 
 # The hot paths, by module (minus the _c/_py suffix). Each one's public names
 # are listed once, in the __all__ of its pure-Python twin; the compiled
-# module has the same names (tests/test_typing.py and stubtest check it), and
-# wsfast/__init__.py exports exactly these.
+# module has the same names (stubtest checks it), and wsfast/__init__.py
+# exports them, each listed in its __all__ (tests/test_backend.py checks).
 HOT_PATHS = ("_mask", "_utf8", "_codec")
 
 

@@ -12,15 +12,14 @@ like bytes, and slicing them gives bytes.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple, Union
 
 from ._buffers import as_bytes
 from ._deflate import PerMessageDeflate
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
-from ._mask_py import build_frame, unmask_slice
+from ._mask_py import build_frame, build_masked_frame, unmask_slice
 from ._objects_py import untracked
-from ._signature import ClassSignature
+from ._signature import class_signature
 from ._types import OPCODES
 from ._utf8_py import decode_utf8, utf8_feed
 
@@ -68,9 +67,8 @@ _INFLATE_STEP = 65536
 class Frame:
     """One frame as it came off the wire, payload unmasked."""
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(fin, rsv1, rsv2, rsv3, opcode, payload)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(fin, rsv1, rsv2, rsv3, opcode, payload)")
 
     __slots__ = ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload")
 
@@ -83,12 +81,13 @@ class Frame:
         opcode: int,
         payload: bytes,
     ) -> None:
-        self.fin = fin
-        self.rsv1 = rsv1
-        self.rsv2 = rsv2
-        self.rsv3 = rsv3
+        # Normalised the way the compiled build's typed fields store them.
+        self.fin = bool(fin)
+        self.rsv1 = bool(rsv1)
+        self.rsv2 = bool(rsv2)
+        self.rsv3 = bool(rsv3)
         self.opcode = opcode
-        self.payload = payload
+        self.payload = _exact_bytes(payload, "payload")
 
     def __repr__(self) -> str:
         return (
@@ -101,15 +100,17 @@ class Frame:
             return NotImplemented
         return _same(self, other, ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload"))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Frame, ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload"))
+
     __hash__ = None  # type: ignore[assignment]
 
 
 class Message:
     """A whole data message: ``str`` for text, ``bytes`` for binary."""
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(opcode, data)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(opcode, data)")
 
     __slots__ = ("opcode", "data")
 
@@ -125,20 +126,22 @@ class Message:
             return NotImplemented
         return _same(self, other, ("opcode", "data"))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Message, ("opcode", "data"))
+
     __hash__ = None  # type: ignore[assignment]
 
 
 class Ping:
     """A ping; answer it with a pong carrying the same payload."""
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(payload)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(payload)")
 
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
-        self.payload = payload
+        self.payload = _exact_bytes(payload, "payload")
 
     def __repr__(self) -> str:
         return f"Ping(payload={_short(self.payload)})"
@@ -148,20 +151,22 @@ class Ping:
             return NotImplemented
         return _same(self, other, ("payload",))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Ping, ("payload",))
+
     __hash__ = None  # type: ignore[assignment]
 
 
 class Pong:
     """A pong."""
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(payload)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(payload)")
 
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
-        self.payload = payload
+        self.payload = _exact_bytes(payload, "payload")
 
     def __repr__(self) -> str:
         return f"Pong(payload={_short(self.payload)})"
@@ -171,19 +176,25 @@ class Pong:
             return NotImplemented
         return _same(self, other, ("payload",))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Pong, ("payload",))
+
     __hash__ = None  # type: ignore[assignment]
 
 
 class Close:
     """A close frame; ``code`` is 1005 when the frame carried no payload."""
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(code, reason)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(code, reason)")
 
     __slots__ = ("code", "reason")
 
     def __init__(self, code: int, reason: str) -> None:
+        if type(reason) is not str:
+            if not isinstance(reason, str):
+                raise TypeError(f"reason must be a str, not {type(reason).__name__}")
+            reason = str.__str__(reason)
         self.code = code
         self.reason = reason
 
@@ -195,12 +206,35 @@ class Close:
             return NotImplemented
         return _same(self, other, ("code", "reason"))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Close, ("code", "reason"))
+
     __hash__ = None  # type: ignore[assignment]
 
 
 def _same(a: object, b: object, names: Tuple[str, ...]) -> bool:
     """Field-wise equality; events of the two backends compare equal."""
     return all(getattr(a, name) == getattr(b, name) for name in names)
+
+
+def _reduce(event: object, cls: type, names: Tuple[str, ...]) -> Tuple[Any, ...]:
+    """Pickling: the class and its constructor's arguments."""
+    if not isinstance(event, cls):
+        # Reachable unbound (Frame.__reduce__(x)).
+        raise TypeError(
+            f"descriptor '__reduce__' for {cls.__name__!r} objects doesn't apply to a "
+            f"{type(event).__name__!r} object"
+        )
+    return type(event), tuple([getattr(event, name) for name in names])
+
+
+def _exact_bytes(value: Any, what: str) -> bytes:
+    """An event's bytes field: any bytes-like object, stored as exact bytes."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, bytes):
+        return bytes(value)
+    return as_bytes(value, what)
 
 
 def _short(data: Union[str, bytes]) -> str:
@@ -292,27 +326,6 @@ def encode_close(code: Optional[int] = None, reason: str = "") -> bytes:
 # ---------------------------------------------------------------------------
 # Building frames
 
-_key_pool = _EMPTY
-_key_pos = 0
-_KEY_BATCH = 4096
-
-
-def _next_key_pos() -> int:
-    """Where the next four unpredictable bytes start in ``_key_pool``.
-
-    ``os.urandom`` is read in batches: one system call per frame would cost
-    more than building the frame. The caller reads ``_key_pool`` after this
-    call, which may have replaced it.
-    """
-    global _key_pool, _key_pos
-    pos = _key_pos
-    if pos + 4 > len(_key_pool):
-        _key_pool = os.urandom(_KEY_BATCH)
-        pos = 0
-    _key_pos = pos + 4
-    return pos
-
-
 def encode_frame(
     opcode: int,
     payload: Any,
@@ -358,8 +371,8 @@ def _encode(opcode: int, payload: Any, fin: bool, rsv1: bool, mask: Any) -> byte
     if mask is None or mask is False:
         return build_frame(first, data, None, 0)
     if mask is True:
-        pos = _next_key_pos()
-        return build_frame(first, data, _key_pool, pos)
+        # A fresh key from a pool shared by all threads, taken under a lock.
+        return build_masked_frame(first, data)
     key = as_bytes(mask, "mask")
     if len(key) != 4:
         raise ValueError(f"mask must be 4 bytes long, not {len(key)}")
@@ -425,6 +438,10 @@ class _FrameReader:
         self._remaining = 0
         self._received = 0
 
+    def __reduce__(self) -> Any:
+        # Connection state is not for saving: refused alike by both backends.
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
     # Subclasses turn frames into their results.
 
     def _on_header(self, fin: bool, rsv: int, opcode: int, length: int) -> None:
@@ -438,6 +455,13 @@ class _FrameReader:
 
     def feed(self, data: Any) -> List[Any]:
         """Parse ``data`` and return what it completed; see the class doc."""
+        if not isinstance(self, _FrameReader):
+            # Reachable unbound (FrameParser.feed(x, data)); compiled, a
+            # foreign object would be read as a parser.
+            raise TypeError(
+                "descriptor 'feed' for '_FrameReader' objects doesn't apply to a "
+                f"{type(self).__name__!r} object"
+            )
         if self._error is not None:
             # A fresh copy: re-raising the stored one would grow its traceback
             # on every call and empty the events its first catcher holds.
@@ -605,11 +629,13 @@ class FrameParser(_FrameReader):
     A rule break raises ``ProtocolError`` carrying its close code; frames
     completed earlier in the same call ride on it as ``.events``. After a
     break the parser stays failed.
+
+    A parser holds one connection's state: one instance is not to be shared
+    between threads.
     """
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature("(*, client=False, max_frame_size=1048576, rsv_allowed=0, strict=True)")
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(*, client=False, max_frame_size=1048576, rsv_allowed=0, strict=True)")
 
     if TYPE_CHECKING:
 
@@ -662,13 +688,15 @@ class MessageReader(_FrameReader):
     at every step: a decompression bomb fails with 1009 as soon as its output
     passes the limit. A corrupt deflate stream is ``ProtocolError`` 1007 (see
     ``wsfast._deflate``); text is validated as the inflated bytes come.
+
+    A reader holds one connection's state: one instance is not to be shared
+    between threads.
     """
 
-    if not TYPE_CHECKING:
-        # inspect cannot read a compiled __init__ (see _signature.py).
-        __signature__ = ClassSignature(
-            "(*, client=False, max_message_size=1048576, max_frame_size=None, strict=True, deflate=None)"
-        )
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature(
+        "(*, client=False, max_message_size=1048576, max_frame_size=None, strict=True, deflate=None)"
+    )
 
     if TYPE_CHECKING:
 

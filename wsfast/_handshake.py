@@ -22,6 +22,8 @@ import re
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from ._http import (
+    _FIELD_VALUE,
+    _TOKEN,
     MAX_HEAD_SIZE,
     MAX_HEADERS,
     HandshakeError,
@@ -29,8 +31,6 @@ from ._http import (
     HeadersLike,
     Request,
     Response,
-    _FIELD_VALUE,
-    _TOKEN,
     _pairs,
     _show,
     content_length,
@@ -164,7 +164,7 @@ def _check_resource(target: str) -> None:
     if target.startswith("/"):
         ok = "#" not in target
     else:
-        scheme, colon, rest = target.partition(":")
+        scheme, _colon, rest = target.partition(":")
         ok = (
             scheme.lower() in ("http", "https", "ws", "wss")
             and rest.startswith("//")

@@ -1,7 +1,7 @@
 """``inspect.signature()`` for the classes Cython compiles.
 
 A compiled class's ``__init__`` is a C slot that ``inspect`` cannot read, so
-each public class carries ``__signature__ = ClassSignature("(...)")``, the
+each public class carries ``__signature__ = class_signature("(...)")``, the
 text of its constructor's parameters. On the pure-Python class the
 descriptor gives None and ``inspect`` reads the real ``__init__``;
 tests/test_typing.py checks that the two agree, parameter by parameter, and
@@ -14,7 +14,14 @@ import sys
 import types
 from typing import Any, Optional
 
-__all__ = ["ClassSignature"]
+__all__ = ["ClassSignature", "class_signature"]
+
+
+def class_signature(text: str) -> Any:
+    """A ``ClassSignature`` for a class body. Typed Any: what the attribute
+    gives (None on the pure class, an ``inspect.Signature`` on the compiled
+    one) is for ``inspect``, and stubtest compares it with both backends."""
+    return ClassSignature(text)
 
 
 class ClassSignature:

@@ -65,11 +65,36 @@ static inline uint64_t wsfast_xgetbv0(void) {
 }
 #endif
 
+/* Dispatch pointers and cached CPU facts are read by every call, from any
+ * thread (free-threaded CPython runs calls truly in parallel), and written by
+ * module initialisation and by an explicit kernel choice. Word-sized atomic
+ * loads and stores keep each read whole and race-free; every value ever
+ * stored is valid, so a reader needs nothing stronger. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WSFAST_ATOMIC_LOAD(var) __atomic_load_n(&(var), __ATOMIC_ACQUIRE)
+#define WSFAST_ATOMIC_STORE(var, value) __atomic_store_n(&(var), (value), __ATOMIC_RELEASE)
+#else
+/* MSVC: an aligned word is loaded and stored in one instruction on every
+ * target it builds for (x86-64, ARM64); every value stored is valid. */
+#define WSFAST_ATOMIC_LOAD(var) (var)
+#define WSFAST_ATOMIC_STORE(var, value) ((void)((var) = (value)))
+#endif
+
+/* Free-threaded CPython (3.13t and later): no GIL keeps other threads out
+ * while a bytearray is read through a raw pointer, so the compiled modules
+ * always take a buffer export there (it forbids resizing). */
+#ifdef Py_GIL_DISABLED
+#define WSFAST_FREE_THREADED 1
+#else
+#define WSFAST_FREE_THREADED 0
+#endif
+
 /* Highest kernel level this CPU and OS support (the OS must save the
  * YMM/ZMM state, hence xgetbv, not cpuid alone). Computed once. */
 static inline int wsfast_cpu_level(void) {
     static int level = -1;
-    if (level >= 0) return level;
+    int known = WSFAST_ATOMIC_LOAD(level);
+    if (known >= 0) return known;
 #if defined(WSFAST_HAVE_X86_SIMD)
     {
         uint32_t r[4];
@@ -91,14 +116,16 @@ static inline int wsfast_cpu_level(void) {
             if (ymm_ok && avx2 && bmi2) lvl = WSFAST_LEVEL_AVX2;
             if (lvl == WSFAST_LEVEL_AVX2 && zmm_ok && avx512f && avx512bw) lvl = WSFAST_LEVEL_AVX512;
         }
-        level = lvl;
+        known = lvl;
     }
 #elif defined(WSFAST_AARCH64)
-    level = WSFAST_LEVEL_SSE2; /* NEON is architectural on aarch64 */
+    known = WSFAST_LEVEL_SSE2; /* NEON is architectural on aarch64 */
 #else
-    level = WSFAST_LEVEL_SCALAR;
+    known = WSFAST_LEVEL_SCALAR;
 #endif
-    return level;
+    /* Concurrent first calls compute and store the same value. */
+    WSFAST_ATOMIC_STORE(level, known);
+    return known;
 }
 
 /* Names of the CPU features found, for `python -m wsfast info`. */
