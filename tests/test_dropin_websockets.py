@@ -17,10 +17,10 @@ from wsfast import dropin
 
 from .dropin_streams import BAD_UTF8, raw_frame, split, streams
 
-websockets = pytest.importorskip("websockets")
-import websockets.frames  # noqa: E402
-from websockets.frames import Frame, Opcode  # noqa: E402
-from websockets.protocol import CLIENT, SERVER, Protocol, State  # noqa: E402
+pytest.importorskip("websockets")
+import websockets.frames
+from websockets.frames import Frame, Opcode
+from websockets.protocol import CLIENT, SERVER, Protocol, State
 
 _VERSION = dropin._installed_version(dropin._adapter("websockets"))
 if not dropin._in_range(_VERSION or "", dropin._adapter("websockets").TESTED):
@@ -72,7 +72,7 @@ def _through_protocol(chunks: Sequence[bytes], side: Any, max_size: Any, eof: bo
                 proto.receive_eof()
             else:
                 proto.receive_data(chunk)
-        except Exception as exc:  # noqa: BLE001 - EOFError after EOF, compared
+        except Exception as exc:
             seen.append(("raised", type(exc), str(exc)))
         seen.extend(describe(e) for e in proto.events_received())
         seen.append(("sent", [bytes(d) for d in proto.data_to_send()]))
@@ -207,7 +207,7 @@ def test_serialize_is_byte_identical(patch_websockets: Callable[[], None]) -> No
                 for mask in (False, True):
                     try:
                         out.append(frame.serialize(mask=mask))
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         out.append((type(exc), str(exc)))
         return out
 
@@ -225,7 +225,7 @@ def test_apply_mask_same_results_and_errors(patch_websockets: Callable[[], None]
         for data, key in cases:
             try:
                 out.append(websockets.frames.apply_mask(data, key))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 out.append((type(exc), str(exc)))
         return out
 

@@ -201,10 +201,10 @@ def test_send_path_is_byte_identical(patch_wsproto: Callable[[], None], monkeypa
             out.append(proto.send_data(b"part", fin=False))
             out.append(proto.send_data(b"end"))
             out += [proto.ping(b"p"), proto.pong(), proto.close(1000, "bye"), proto.close()]
-            for bad in (lambda: proto.ping(bytes(126)), lambda: proto.send_data(3), lambda: proto.ping("s")):
+            for method, argument in ((proto.ping, bytes(126)), (proto.send_data, 3), (proto.ping, "s")):
                 try:
-                    bad()
-                except Exception as exc:  # noqa: BLE001 - the exact error is the point
+                    method(argument)
+                except Exception as exc:
                     out.append(describe(exc))
         return [(type(x), bytes(x)) if isinstance(x, bytearray) else x for x in out]
 

@@ -47,23 +47,27 @@ def measure(server: str, patched: bool, size: int, seconds: float) -> float:
     argv = [sys.executable, str(HERE / "serve.py"), server, str(port)] + (["--patch"] if patched else [])
     # The server's output goes to a file: an unread pipe that fills up would
     # stall the server being measured.
-    log = open(HERE / f".serve-{server}.log", "w")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, text=True)
-    try:
-        _wait_listening(port)
-        url = f"ws://127.0.0.1:{port}/"
-        subprocess.run(["node", "load_e2e.mjs", url, str(size), "1"], cwd=NODE_DIR, check=True,
-                       capture_output=True)  # warm-up
-        out = subprocess.run(["node", "load_e2e.mjs", url, str(size), str(seconds)], cwd=NODE_DIR,
-                             check=True, capture_output=True, text=True).stdout
-        return float(json.loads(out.strip().splitlines()[-1])["rate"])
-    finally:
-        proc.terminate()
+    with open(HERE / f".serve-{server}.log", "w") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, text=True)
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            return _load(port, size, seconds)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _load(port: int, size: int, seconds: float) -> float:
+    """Messages per second from the load script, after a warm-up."""
+    _wait_listening(port)
+    url = f"ws://127.0.0.1:{port}/"
+    subprocess.run(["node", "load_e2e.mjs", url, str(size), "1"], cwd=NODE_DIR, check=True,
+                   capture_output=True)  # warm-up
+    out = subprocess.run(["node", "load_e2e.mjs", url, str(size), str(seconds)], cwd=NODE_DIR,
+                         check=True, capture_output=True, text=True).stdout
+    return float(json.loads(out.strip().splitlines()[-1])["rate"])
 
 
 def main() -> None:

@@ -67,7 +67,12 @@ async def wsproto_echo() -> _Listening:
     from wsproto import ConnectionType, WSConnection
     from wsproto.connection import ConnectionState
     from wsproto.events import (
-        AcceptConnection, BytesMessage, CloseConnection, Ping, Request, TextMessage,
+        AcceptConnection,
+        BytesMessage,
+        CloseConnection,
+        Ping,
+        Request,
+        TextMessage,
     )
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

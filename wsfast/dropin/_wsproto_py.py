@@ -103,9 +103,13 @@ def frame_to_event(frame: Any) -> Any:
     a connection whose frames were taken through both paths)."""
     opcode = frame.opcode
     if opcode is _TEXT:
-        return TextMessage(data=frame.payload, frame_finished=frame.frame_finished, message_finished=frame.message_finished)
+        return TextMessage(
+            data=frame.payload, frame_finished=frame.frame_finished, message_finished=frame.message_finished
+        )
     if opcode is _BINARY:
-        return BytesMessage(data=frame.payload, frame_finished=frame.frame_finished, message_finished=frame.message_finished)
+        return BytesMessage(
+            data=frame.payload, frame_finished=frame.frame_finished, message_finished=frame.message_finished
+        )
     if opcode is _PING:
         return Ping(payload=frame.payload)
     if opcode is _PONG:
@@ -313,14 +317,14 @@ class Reader:
                     try:  # bytes.decode says what is wrong, in its words
                         data = piece.decode("utf-8")
                     except UnicodeDecodeError as exc:
-                        raise ParseFailed(str(exc), _INVALID_DATA)
+                        raise ParseFailed(str(exc), _INVALID_DATA)  # noqa: B904 - chained as wsproto chains it
             else:
                 if opcode == 1:
                     self._pending = _EMPTY  # a fresh decoder
                 try:
                     data = self._decode_piece(piece, finished)
                 except UnicodeDecodeError as exc:
-                    raise ParseFailed(str(exc), _INVALID_DATA)
+                    raise ParseFailed(str(exc), _INVALID_DATA)  # noqa: B904 - chained as wsproto chains it
         else:
             data = piece
         if finished:
@@ -390,7 +394,7 @@ class Reader:
             try:
                 reason = payload[2:].decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise ParseFailed("Error decoding CLOSE reason: " + str(exc), _INVALID_DATA)
+                raise ParseFailed("Error decoding CLOSE reason: " + str(exc), _INVALID_DATA)  # noqa: B904 - as wsproto
         if mode == MODE_EVENTS:
             return CloseConnection(code=code, reason=reason)
         return Frame(_CLOSE, (code, reason), True, True)

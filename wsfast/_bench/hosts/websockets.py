@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, List, Tuple
 
-from . import Case, _loopback as lb
+from . import Case
+from . import _loopback as lb
 
 
 def _receive(blob: bytes) -> Tuple[Any, Any]:
@@ -47,7 +48,8 @@ def cases() -> List[Case]:
     messages = lb.small_messages()
     big = [(True, lb.text_64k())]
     return [
-        Case("recv/10k-small", "Protocol(SERVER).receive_data + events_received, 10k small masked frames (text, binary, pings)",
+        Case("recv/10k-small",
+             "Protocol(SERVER).receive_data + events_received, 10k small masked frames (text, binary, pings)",
              lambda: _receive(small_blob), len(small), sum(len(p) for _, p in small)),
         Case("recv/64KiB-text", "Protocol(SERVER).receive_data + events_received, 100 masked text frames of 64 KiB",
              lambda: _receive(large_blob), lb.LARGE_COUNT, lb.LARGE_COUNT * lb.LARGE_SIZE),
