@@ -12,8 +12,8 @@ from wsfast.__main__ import main
 def test_no_command_prints_usage_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     out = capsys.readouterr().out
-    assert out.startswith("usage: python -m wsfast {bench,echo,client,info}")
-    for command in ("bench", "echo", "client", "info"):
+    assert out.startswith("usage: python -m wsfast {bench,echo,client,info,run}")
+    for command in ("bench", "echo", "client", "info", "run"):
         assert f"  {command}" in out
 
 
