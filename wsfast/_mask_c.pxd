@@ -3,3 +3,20 @@
 
 cpdef bytes unmask_slice(bytes buf, Py_ssize_t start, Py_ssize_t end, bytes key, Py_ssize_t key_pos, Py_ssize_t phase)
 cpdef bytes build_frame(int first, bytes payload, bytes key_source, Py_ssize_t key_pos)
+
+from cpython.object cimport PyObject
+
+
+cdef class GrowBuffer:
+    cdef PyObject *_obj
+    cdef readonly Py_ssize_t size, capacity
+    cdef public Py_ssize_t limit
+
+    cdef int reserve(self, Py_ssize_t capacity) except -1
+    cdef int write(self, bytes src, Py_ssize_t start, Py_ssize_t end, bytes key, Py_ssize_t phase) except -1
+    cdef bytes contents(self)
+    cdef bytes take(self)
+    cdef void clear(self) noexcept
+
+
+cpdef GrowBuffer new_buffer()
