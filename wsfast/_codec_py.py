@@ -444,6 +444,16 @@ class _FrameReader:
             self._error = exc
             self._events = []
             raise
+        except BaseException as exc:
+            # Anything else (MemoryError, say) leaves the parser half-way
+            # through the chunk: it is failed for good, with 1011.
+            error = ProtocolError(1011, f"internal error while parsing: {type(exc).__name__}")
+            error.events = events
+            self._error = error
+            self._events = []
+            if not isinstance(exc, Exception):
+                raise  # KeyboardInterrupt and the like go on as they are
+            raise error from exc
         self._events = []
         return events
 
@@ -605,7 +615,9 @@ class FrameParser(_FrameReader):
 
     A rule break raises ``ProtocolError`` carrying its close code; frames
     completed earlier in the same call ride on it as ``.events``. After a
-    break the parser stays failed.
+    break the parser stays failed. Any other exception inside ``feed()`` (a
+    ``MemoryError``, say) raises ``ProtocolError`` 1011 with the original as
+    its ``__cause__`` and the same ``.events``, and fails the parser too.
 
     Memory: what the parser holds for an unfinished frame is one buffer of
     at most 1.25 x (its payload so far + the declared rest, counted up to
@@ -661,6 +673,8 @@ class MessageReader(_FrameReader):
     ``InvalidUTF8`` (1007) at the chunk holding the first bad byte.
     ``max_message_size`` (bytes, ``None`` for no limit) is checked from each
     frame header, before the payload is buffered (``MessageTooBig``, 1009).
+    Rule breaks, ``.events`` and the failed state are as in ``FrameParser``,
+    1011 for an unexpected exception included.
 
     ``deflate`` is the connection's ``PerMessageDeflate`` once
     permessage-deflate is negotiated (RFC 7692): RSV1 on the first frame of a
