@@ -89,7 +89,14 @@ def _extensions():
             "wraparound": False,
             "cdivision": True,
             "embedsignature": True,
+            # Python syntax: the "c" format prints a keyword-only constructor
+            # argument as positional (tests/test_typing.py checks the docs).
+            "embedsignature.format": "python",
             "freethreading_compatible": True,
+            # No generated __reduce_cython__/__setstate_cython__: with bounds
+            # checks off they read junk state past its end. Classes that
+            # pickle say how themselves.
+            "auto_pickle": False,
             # The .pxd files carry the C types; annotations in the .py stay for type checkers.
             "annotation_typing": False,
         },

@@ -23,7 +23,7 @@ Case = Tuple[str, str]
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" not in metafunc.fixturenames:
         return
-    families = getattr(metafunc.module, "FAMILIES")
+    families = metafunc.module.FAMILIES
     params = [
         pytest.param(
             (workload.name, candidate.name), id=f"{workload.name}-{candidate.name.replace(' ', '_')}"

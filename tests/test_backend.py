@@ -17,7 +17,7 @@ from .conftest import MODE, load_backend
 def test_requested_backend_loaded() -> None:
     expected = {"1": "cython", "0": "python"}.get(MODE)
     if expected is not None:
-        assert wsfast.IMPLEMENTATION == expected
+        assert expected == wsfast.IMPLEMENTATION
     else:
         assert wsfast.IMPLEMENTATION in ("cython", "python")
 
@@ -33,15 +33,25 @@ def test_kernels_named(ws) -> None:
 
 
 def test_public_names_match_across_backends(ws) -> None:
-    for names in _backend._MODULES.values():
+    for names in _backend.public_names().values():
         for name in names:
             assert callable(getattr(ws, name)), name
 
 
+def test_package_exports_every_hot_path_name_once() -> None:
+    names = [name for names in _backend.public_names().values() for name in names]
+    assert len(names) == len(set(names))
+    assert set(names) <= set(wsfast.__all__)
+    assert len(wsfast.__all__) == len(set(wsfast.__all__))
+    for name in wsfast.__all__:
+        assert hasattr(wsfast, name), name
+
+
 def test_package_exports_selected_backend() -> None:
     api = _backend.load(wsfast.IMPLEMENTATION)
-    assert wsfast.apply_mask is api.apply_mask
-    assert wsfast.FrameParser is api.FrameParser
+    for names in _backend.public_names().values():
+        for name in names:
+            assert getattr(wsfast, name) is getattr(api, name), name
     assert wsfast.kernels() == api.kernels()
 
 
@@ -85,3 +95,16 @@ def test_max_simd_caps_kernels() -> None:
     load_backend("cython")  # skips, or fails under WSFAST_EXTENSIONS=1, when not built
     out = _run("import wsfast; print(wsfast.kernels())", WSFAST_MAX_SIMD="scalar", WSFAST_EXTENSIONS="1")
     assert out == "{'mask': 'scalar', 'utf8': 'scalar', 'utf8_decode': 'scalar'}"
+
+
+def test_version_is_one_number() -> None:
+    from importlib import metadata
+
+    from wsfast import _version
+
+    assert wsfast.__version__ == _version.__version__
+    try:
+        installed = metadata.version("wsfast")
+    except metadata.PackageNotFoundError:
+        pytest.skip("wsfast is imported from a source tree that was not installed")
+    assert installed == wsfast.__version__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
@@ -9,11 +10,11 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from wsfast._bench import cli, runner, workloads
+from wsfast._bench import cli, report, runner, workloads
 
 # One repeat of about half a millisecond per candidate, inputs up to 1 MiB:
 # this checks the plumbing and every candidate's answer, not the speed.
-TINY = ["--repeat", "1", "--min-time", "0.5", "--max-size", "1MiB", "--no-progress"]
+TINY = ["--repeat", "1", "--min-time", "0.5", "--max-time", "0", "--max-size", "1MiB", "--no-progress"]
 
 RESULT_KEYS = {
     "workload",
@@ -34,6 +35,11 @@ RESULT_KEYS = {
     "median_throughput",
     "throughput_unit",
     "ratio",
+    "ratio_low",
+    "ratio_high",
+    "spread",
+    "noisy",
+    "noise",
     "best_peer",
     "note",
 }
@@ -72,7 +78,11 @@ def test_json_structure(mask_run: Tuple[int, Dict[str, Any], str]) -> None:
     _, document, _ = mask_run
     assert set(document) == {"meta", "results"}
     meta = document["meta"]
-    assert set(meta) >= {"wsfast", "python", "peers", "settings"}
+    assert set(meta) >= {"wsfast", "python", "peers", "settings", "load"}
+    load = meta["load"]
+    if load["available"]:
+        assert load["cores"] >= 1 and 0 <= load["start"] <= load["max"]
+        assert load["busy"] is (load["max_per_core"] >= report.BUSY_PER_CORE)
     assert meta["wsfast"]["implementation"] in ("cython", "python")
     assert isinstance(meta["wsfast"]["kernels"], dict)
     assert set(meta["peers"]) == {"found", "missing"}
@@ -134,6 +144,14 @@ def test_tables_are_printed(mask_run: Tuple[int, Dict[str, Any], str]) -> None:
     _, data, text = mask_run
     assert text.startswith("wsfast ")
     assert "peers found:" in text
+    assert "machine load at start:" in text or "machine load: unknown" in text
+    assert "spread" in text and "range" in text
+    timed = [r for r in data["results"] if r["status"] == "ok"]
+    noisy = [r for r in timed if r["noisy"]]
+    assert f"noisy rows: {len(noisy)} of {len(timed)} " in text
+    for result in timed:
+        assert result["noisy"] is bool(result["noise"])
+        assert result["spread"] == pytest.approx(result["median_ns"] / result["best_ns"] - 1)
     assert "mask/16B" in text and "mask-inplace/1MiB" in text
     timed_peers = [r for r in data["results"] if r["kind"] == "peer" and r["status"] == "ok"]
     # Ratios need a peer: none is installed on some interpreters (PyPy).
@@ -184,3 +202,73 @@ def test_a_wrong_answer_is_never_timed() -> None:
     assert result.status == "failed"
     assert result.timing is None
     assert result.reason.startswith("check:")
+
+
+# -- noise: the rules on synthetic timings (no clock involved) ---------------
+
+
+def _result(kind: str, samples: List[float], name: str = "x") -> runner.Result:
+    workload = workloads.get("mask/16B")
+    result = runner.Result(workload, workloads.Candidate(name, kind, lambda inputs: (None, None)))
+    result.timing = runner.Timing(min(samples), sorted(samples)[len(samples) // 2], 1, len(samples), samples)
+    result.status = "ok"
+    return result
+
+
+def test_ratio_interval_pairs_rounds() -> None:
+    assert runner.ratio_interval([10.0], [5.0]) is None
+    assert runner.ratio_interval([10, 10, 10], [5, 4, 10]) == (1.0, 2.5)
+    # From 5 pairs up, the interquartile range: one wild round does not widen it.
+    low, high = runner.ratio_interval([10] * 8, [5, 5, 5, 5, 5, 5, 5, 100])  # type: ignore[misc]
+    assert (low, high) == (2.0, 2.0)
+
+
+def test_rows_are_marked_noisy_for_the_right_reasons() -> None:
+    peer = _result("peer", [100, 100, 100, 100, 100], "peer")
+    steady = _result("wsfast", [50, 50, 51, 50, 50], "steady")
+    spread = _result("wsfast", [50, 90, 90, 90, 90], "spread")
+    straddle = _result("wsfast", [80, 120, 80, 120, 100], "straddle")
+    best = runner.rank([peer, steady, spread, straddle])
+    assert best is peer and peer.noise == []
+    assert steady.noise == [] and steady.ratio == pytest.approx(2.0)
+    assert spread.noise == ["median 80% above best"]
+    assert straddle.ratio_low is not None and straddle.ratio_low < 1 < straddle.ratio_high  # type: ignore[operator]
+    assert "ratio interval straddles 1" in straddle.noise
+    out = io.StringIO()
+    report.print_summary([[peer, steady, spread, straddle]], [best], out)
+    assert "noisy rows: 2 of 4 (2 with the median more than 10% above the best, 1 whose ratio range" in out.getvalue()
+
+
+def test_rounds_go_on_only_while_a_ratio_moves() -> None:
+    settings = runner.Settings.quick()
+
+    def prepared(kind: str, samples: List[float]) -> Any:
+        ready = runner._Prepared(_result(kind, samples), lambda: None, 1, len(samples))
+        ready.samples = list(samples)
+        return ready
+
+    start = runner.time.perf_counter_ns()
+    settled = [prepared("peer", [100, 100, 100]), prepared("wsfast", [50, 50, 50])]
+    moving = [prepared("peer", [100, 100, 100]), prepared("wsfast", [50, 80, 50])]
+    assert not runner._unsettled(settled, settings, start, 3)
+    assert runner._unsettled(moving, settings, start, 3)
+    assert not runner._unsettled(moving, settings, start, settings.max_rounds)
+    assert not runner._unsettled(moving, settings._replace(limit_ns=0), start, 3)
+
+
+def test_load_line_says_when_the_machine_was_busy() -> None:
+    busy = report.load_json((5.0, 2), (7.0, 2))
+    quiet = report.load_json((0.2, 4), (0.3, 4))
+    assert busy["busy"] and not quiet["busy"]
+    assert "BUSY" in report.load_line(busy, "at most") and "3.50 per core" in report.load_line(busy, "at most")
+    assert report.load_line(quiet, "at start").endswith("quiet")
+    assert "unknown" in report.load_line(report.load_json(None, None), "at start")
+
+
+def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    text = capsys.readouterr().out
+    for option in ("--quick", "--only", "--json", "--plot", "--list"):
+        assert option in text
+    assert "NOISY" in text and "numpy" in text

@@ -97,7 +97,7 @@ def test_utf8_error_in_non_final_fragment_is_immediate(
     assert [norm(e) for e in info.value.events] == [("Ping", b"x")]
     # Byte by byte: at the last byte of ``bad`` at the latest.
     mr = ws.MessageReader(client=client)
-    events, exc, start, end = run(mr, split_bytes(frag))
+    _events, exc, start, _end = run(mr, split_bytes(frag))
     assert type(exc) is InvalidUTF8
     assert start == header_len(frag) + 3 + len(bad) - 1
 

@@ -333,7 +333,7 @@ def _build_rule_cases(client: bool) -> Dict[str, Case]:
     )
 
     # Limits (1009), decided from the header.
-    limit = dict(fp_kwargs={"max_frame_size": 100}, mr_kwargs={"max_message_size": 100})
+    limit = {"fp_kwargs": {"max_frame_size": 100}, "mr_kwargs": {"max_message_size": 100}}
     cases["frame-over-limit"] = header_case(
         client, w(BINARY, b"b" * 101), MessageTooBig, 1009, **limit
     )

@@ -307,7 +307,7 @@ def test_full_round_trip() -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     raw=st.binary(min_size=16, max_size=16),
-    path=st.from_regex(r"/[!-~]{0,40}", fullmatch=True),
+    path=st.from_regex(r"/[!-\"$-~]{0,40}", fullmatch=True),
     upper=st.booleans(),
 )
 def test_round_trip_any_key(raw: bytes, path: str, upper: bool) -> None:
@@ -572,8 +572,8 @@ MALFORMED_REQUESTS = [
     ("space in name", b"GET / HTTP/1.1\r\nX Y: z\r\n\r\n", None),
     ("space before colon", b"GET / HTTP/1.1\r\nUpgrade : websocket\r\n\r\n", "Upgrade"),
     ("obs-fold", b"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", None),
-    ("bare CR in value", b"GET / HTTP/1.1\r\nUpgrade: web\rsocket\r\n\r\n", "Upgrade"),
-    ("bare LF in value", b"GET / HTTP/1.1\r\nUpgrade: web\nX: y\r\n\r\n", "Upgrade"),
+    ("bare CR in value", b"GET / HTTP/1.1\r\nUpgrade: web\rsocket\r\n\r\n", None),
+    ("bare LF in value", b"GET / HTTP/1.1\r\nUpgrade: web\nX: y\r\n\r\n", None),
     ("NUL in value", b"GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n", "Host"),
     ("DEL in value", b"GET / HTTP/1.1\r\nHost: a\x7fb\r\n\r\n", "Host"),
 ]
@@ -783,13 +783,13 @@ def test_build_request_refuses_bad_key(kwargs: dict) -> None:  # type: ignore[ty
         build_request("h", **kwargs)
 
 
-@pytest.mark.parametrize("path", ["chat", "", "http://x/"])
+@pytest.mark.parametrize("path", ["chat", "", "http://x/", "/a#b"])
 def test_build_request_path_must_be_origin_form(path: str) -> None:
     with pytest.raises(ValueError, match="path"):
         build_request("h", path)
 
 
-@pytest.mark.parametrize("host", ["", "a b", "h\x00"])
+@pytest.mark.parametrize("host", ["", "a b", "h\x00", "a/b", "h:x", "a@b"])
 def test_build_request_refuses_bad_host(host: str) -> None:
     with pytest.raises(ValueError, match="host"):
         build_request(host)

@@ -36,7 +36,7 @@ def test_known_answer_vector(wsk) -> None:
 def test_every_length_and_offset(wsk, offset: int) -> None:
     rng = random.Random(offset)
     key = bytes(rng.randrange(256) for _ in range(4))
-    for n in range(0, 65):
+    for n in range(65):
         data = bytes(rng.randrange(256) for _ in range(n))
         expected = reference(data, key, offset % 4)
         assert wsk.apply_mask(data, key, offset) == expected, n
@@ -57,7 +57,7 @@ def test_large_lengths(wsk, n: int) -> None:
 
 def test_misaligned_views(wsk) -> None:
     base = bytearray(os.urandom(300))
-    for start in range(0, 70):
+    for start in range(70):
         for n in (1, 7, 31, 64, 100, 200):
             chunk = bytes(base[start : start + n])
             view = memoryview(base)[start : start + n]

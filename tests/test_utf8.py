@@ -195,7 +195,7 @@ def test_long_inputs_every_kernel_path(wsk) -> None:
     # of a 64-byte block and beyond.
     text = ("Ünïcödé ✓ 日本 😀 plain ascii stretch " * 40).encode()
     assert wsk.validate_utf8(text)
-    for pos in list(range(0, 130)) + [len(text) - 1, len(text) // 2]:
+    for pos in list(range(130)) + [len(text) - 1, len(text) // 2]:
         data = bytearray(text)
         data[pos] = 0xFF
         data = bytes(data)
@@ -268,7 +268,7 @@ def test_kuhn_stress_test(wsk, kuhn_cases) -> None:
     for case, data in kuhn_cases:
         assert wsk.validate_utf8(data) is _kuhn_expected(case), case
         result = wsk.Utf8Validator().validate(data)
-        bad, boundary = oracle(data)
+        bad, _boundary = oracle(data)
         assert result[0] is (bad < 0), case
         if bad >= 0:
             assert result[2] == bad, case
@@ -356,7 +356,7 @@ DECODE_UNITS = ["a", "é", "ÿ", "Ā", "€", "日", "\uffff", "😀", "\U0010ff
 def test_decode_every_width_and_size(wsk) -> None:
     decode = _decoder(wsk)
     rng = random.Random(5)
-    for n in list(range(0, 70)) + [127, 128, 129, 255, 256, 1000, 4099, 70000]:
+    for n in list(range(70)) + [127, 128, 129, 255, 256, 1000, 4099, 70000]:
         for mix in (DECODE_UNITS[:1], DECODE_UNITS[:3], DECODE_UNITS[:6], DECODE_UNITS):
             text = "".join(rng.choice(mix) for _ in range(n))
             data = b"xx" + text.encode() + b"yy"

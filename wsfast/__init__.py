@@ -8,10 +8,11 @@ same. ``IMPLEMENTATION`` says which backend this process uses; set
 
 from __future__ import annotations
 
-from typing import Dict
+from typing import TYPE_CHECKING, Dict
 
 from . import _backend
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
+from ._extensions import DeflateParams, deflate_check, deflate_choose, deflate_offer, parse_extensions
 from ._handshake import (
     HandshakeError,
     accept_key,
@@ -20,35 +21,27 @@ from ._handshake import (
     check_request,
     check_response,
     generate_key,
+    head_end,
     parse_request,
     parse_response,
     reject_response,
 )
 from ._types import CloseCode, Opcode
-
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
+from .dropin import patch, patched, unpatch
 
 _api = _backend.select()
 
 #: ``"cython"`` or ``"python"``: the backend in use.
 IMPLEMENTATION: str = _api.IMPLEMENTATION
 
-apply_mask = _api.apply_mask
-mask_inplace = _api.mask_inplace
-Masker = _api.Masker
-validate_utf8 = _api.validate_utf8
-Utf8Validator = _api.Utf8Validator
-Frame = _api.Frame
-FrameParser = _api.FrameParser
-MessageReader = _api.MessageReader
-Message = _api.Message
-Ping = _api.Ping
-Pong = _api.Pong
-Close = _api.Close
-encode_frame = _api.encode_frame
-encode_close = _api.encode_close
-parse_close = _api.parse_close
-PerMessageDeflate = _api.PerMessageDeflate
+if TYPE_CHECKING:
+    # Type checkers read the pure-Python twins; the compiled modules have the
+    # same API (stubtest checks their stubs against it).
+    from ._codec_py import *
+    from ._deflate import PerMessageDeflate
+    from ._mask_py import *
+    from ._utf8_py import *
 
 
 def kernels() -> Dict[str, str]:
@@ -58,6 +51,9 @@ def kernels() -> Dict[str, str]:
     return kernels
 
 
+# The public names, listed once. The hot-path ones come from the backend in
+# use (from the pure-Python twins for type checkers); tests/test_backend.py
+# checks that they are the twins' __all__.
 __all__ = [
     "IMPLEMENTATION",
     "kernels",
@@ -85,11 +81,28 @@ __all__ = [
     "build_response",
     "build_request",
     "check_response",
+    "head_end",
     "parse_request",
     "parse_response",
     "reject_response",
     "HandshakeError",
+    "DeflateParams",
+    "deflate_offer",
+    "deflate_choose",
+    "deflate_check",
+    "parse_extensions",
     "ProtocolError",
     "InvalidUTF8",
     "MessageTooBig",
+    "patch",
+    "unpatch",
+    "patched",
 ]
+
+if not TYPE_CHECKING:
+    # Every public name not defined above is a hot path: take it from the
+    # backend in use.
+    for _name in __all__:
+        if _name not in globals():
+            globals()[_name] = getattr(_api, _name)
+    del _name

@@ -10,27 +10,21 @@ from __future__ import annotations
 import importlib
 import platform
 import types
-from typing import Dict
+from typing import Dict, Tuple
 
 from . import _deflate, _env
 
-# Names each backend provides, by the module (minus its _c/_py suffix).
-_MODULES = {
-    "_mask": ("apply_mask", "mask_inplace", "Masker"),
-    "_utf8": ("validate_utf8", "Utf8Validator"),
-    "_codec": (
-        "Frame",
-        "FrameParser",
-        "MessageReader",
-        "Message",
-        "Ping",
-        "Pong",
-        "Close",
-        "encode_frame",
-        "encode_close",
-        "parse_close",
-    ),
-}
+# The hot paths, by module (minus the _c/_py suffix). Each one's public names
+# are listed once, in the __all__ of its pure-Python twin; the compiled
+# module has the same names (stubtest checks it), and wsfast/__init__.py
+# exports them, each listed in its __all__ (tests/test_backend.py checks).
+HOT_PATHS = ("_mask", "_utf8", "_codec")
+
+
+def public_names() -> Dict[str, Tuple[str, ...]]:
+    """The public names of each hot-path module, from its pure twin's __all__."""
+    return {base: tuple(importlib.import_module(f"wsfast.{base}_py").__all__) for base in HOT_PATHS}
+
 
 IMPLEMENTATIONS = ("cython", "python")
 _SUFFIX = {"cython": "_c", "python": "_py"}
@@ -48,7 +42,7 @@ def load(implementation: str) -> types.SimpleNamespace:
     suffix = _SUFFIX[implementation]
     api = types.SimpleNamespace(IMPLEMENTATION=implementation)
     modules = {}
-    for base, names in _MODULES.items():
+    for base, names in public_names().items():
         module = importlib.import_module(f"wsfast.{base}{suffix}")
         modules[base] = module
         for name in names:

@@ -4,7 +4,7 @@
 
 import cython
 
-from wsfast._mask_c cimport GrowBuffer, build_frame, new_buffer, unmask_slice
+from wsfast._mask_c cimport GrowBuffer, build_frame, build_masked_frame, new_buffer, unmask_slice
 from wsfast._objects_c cimport untracked
 from wsfast._utf8_c cimport decode_utf8, utf8_feed
 
@@ -13,10 +13,6 @@ cdef tuple OPCODES
 cdef bytes _EMPTY, _SYNC_TAIL
 cdef Py_ssize_t _INFLATE_STEP
 cdef long long _RESERVE_MAX
-cdef bytes _key_pool
-cdef Py_ssize_t _key_pos
-cdef Py_ssize_t _KEY_BATCH
-cdef long long DEFAULT_MAX_SIZE
 cdef long long MAX_WIRE_LENGTH
 
 cdef int OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG
@@ -56,10 +52,8 @@ cdef Frame _new_frame(bint fin, int rsv, int opcode, bytes payload)
 cdef Message _new_message(int opcode, object data)
 cdef bint _close_code_valid(long code)
 cdef long long _check_limit(object limit, str what) except -2
-@cython.locals(pos=Py_ssize_t)
-cdef Py_ssize_t _next_key_pos() except -1
 
-@cython.locals(first=int, data=bytes, key=bytes, pos=Py_ssize_t)
+@cython.locals(first=int, data=bytes, key=bytes)
 cdef bytes _encode(int opcode, object payload, bint fin, bint rsv1, object mask)
 
 

@@ -12,15 +12,15 @@ like bytes, and slicing them gives bytes.
 
 from __future__ import annotations
 
-import os
-from typing import Any, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple, Union
 
 from ._buffers import as_bytes
 from ._deflate import PerMessageDeflate
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
-from ._mask_py import build_frame, new_buffer, unmask_slice
+from ._mask_py import build_frame, build_masked_frame, new_buffer, unmask_slice
 from ._objects_py import untracked
-from ._types import OPCODES, Opcode
+from ._signature import class_signature
+from ._types import OPCODES
 from ._utf8_py import decode_utf8, utf8_feed
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "encode_frame",
     "encode_close",
     "parse_close",
-    "DEFAULT_MAX_SIZE",
 ]
 
 #: Default limit for a message (and for a frame in ``FrameParser``): 1 MiB.
@@ -70,6 +69,9 @@ _RESERVE_MAX = 65536
 class Frame:
     """One frame as it came off the wire, payload unmasked."""
 
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(fin, rsv1, rsv2, rsv3, opcode, payload)")
+
     __slots__ = ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload")
 
     def __init__(
@@ -81,12 +83,13 @@ class Frame:
         opcode: int,
         payload: bytes,
     ) -> None:
-        self.fin = fin
-        self.rsv1 = rsv1
-        self.rsv2 = rsv2
-        self.rsv3 = rsv3
+        # Normalised the way the compiled build's typed fields store them.
+        self.fin = bool(fin)
+        self.rsv1 = bool(rsv1)
+        self.rsv2 = bool(rsv2)
+        self.rsv3 = bool(rsv3)
         self.opcode = opcode
-        self.payload = payload
+        self.payload = _exact_bytes(payload, "payload")
 
     def __repr__(self) -> str:
         return (
@@ -99,11 +102,17 @@ class Frame:
             return NotImplemented
         return _same(self, other, ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload"))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Frame, ("fin", "rsv1", "rsv2", "rsv3", "opcode", "payload"))
+
     __hash__ = None  # type: ignore[assignment]
 
 
 class Message:
     """A whole data message: ``str`` for text, ``bytes`` for binary."""
+
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(opcode, data)")
 
     __slots__ = ("opcode", "data")
 
@@ -119,16 +128,22 @@ class Message:
             return NotImplemented
         return _same(self, other, ("opcode", "data"))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Message, ("opcode", "data"))
+
     __hash__ = None  # type: ignore[assignment]
 
 
 class Ping:
     """A ping; answer it with a pong carrying the same payload."""
 
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(payload)")
+
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
-        self.payload = payload
+        self.payload = _exact_bytes(payload, "payload")
 
     def __repr__(self) -> str:
         return f"Ping(payload={_short(self.payload)})"
@@ -138,16 +153,22 @@ class Ping:
             return NotImplemented
         return _same(self, other, ("payload",))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Ping, ("payload",))
+
     __hash__ = None  # type: ignore[assignment]
 
 
 class Pong:
     """A pong."""
 
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(payload)")
+
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
-        self.payload = payload
+        self.payload = _exact_bytes(payload, "payload")
 
     def __repr__(self) -> str:
         return f"Pong(payload={_short(self.payload)})"
@@ -157,15 +178,25 @@ class Pong:
             return NotImplemented
         return _same(self, other, ("payload",))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Pong, ("payload",))
+
     __hash__ = None  # type: ignore[assignment]
 
 
 class Close:
     """A close frame; ``code`` is 1005 when the frame carried no payload."""
 
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(code, reason)")
+
     __slots__ = ("code", "reason")
 
     def __init__(self, code: int, reason: str) -> None:
+        if type(reason) is not str:
+            if not isinstance(reason, str):
+                raise TypeError(f"reason must be a str, not {type(reason).__name__}")
+            reason = str.__str__(reason)
         self.code = code
         self.reason = reason
 
@@ -177,12 +208,35 @@ class Close:
             return NotImplemented
         return _same(self, other, ("code", "reason"))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _reduce(self, Close, ("code", "reason"))
+
     __hash__ = None  # type: ignore[assignment]
 
 
 def _same(a: object, b: object, names: Tuple[str, ...]) -> bool:
     """Field-wise equality; events of the two backends compare equal."""
     return all(getattr(a, name) == getattr(b, name) for name in names)
+
+
+def _reduce(event: object, cls: type, names: Tuple[str, ...]) -> Tuple[Any, ...]:
+    """Pickling: the class and its constructor's arguments."""
+    if not isinstance(event, cls):
+        # Reachable unbound (Frame.__reduce__(x)).
+        raise TypeError(
+            f"descriptor '__reduce__' for {cls.__name__!r} objects doesn't apply to a "
+            f"{type(event).__name__!r} object"
+        )
+    return type(event), tuple([getattr(event, name) for name in names])
+
+
+def _exact_bytes(value: Any, what: str) -> bytes:
+    """An event's bytes field: any bytes-like object, stored as exact bytes."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, bytes):
+        return bytes(value)
+    return as_bytes(value, what)
 
 
 def _short(data: Union[str, bytes]) -> str:
@@ -274,27 +328,6 @@ def encode_close(code: Optional[int] = None, reason: str = "") -> bytes:
 # ---------------------------------------------------------------------------
 # Building frames
 
-_key_pool = _EMPTY
-_key_pos = 0
-_KEY_BATCH = 4096
-
-
-def _next_key_pos() -> int:
-    """Where the next four unpredictable bytes start in ``_key_pool``.
-
-    ``os.urandom`` is read in batches: one system call per frame would cost
-    more than building the frame. The caller reads ``_key_pool`` after this
-    call, which may have replaced it.
-    """
-    global _key_pool, _key_pos
-    pos = _key_pos
-    if pos + 4 > len(_key_pool):
-        _key_pool = os.urandom(_KEY_BATCH)
-        pos = 0
-    _key_pos = pos + 4
-    return pos
-
-
 def encode_frame(
     opcode: int,
     payload: Any,
@@ -340,8 +373,8 @@ def _encode(opcode: int, payload: Any, fin: bool, rsv1: bool, mask: Any) -> byte
     if mask is None or mask is False:
         return build_frame(first, data, None, 0)
     if mask is True:
-        pos = _next_key_pos()
-        return build_frame(first, data, _key_pool, pos)
+        # A fresh key from a pool shared by all threads, taken under a lock.
+        return build_masked_frame(first, data)
     key = as_bytes(mask, "mask")
     if len(key) != 4:
         raise ValueError(f"mask must be 4 bytes long, not {len(key)}")
@@ -407,6 +440,10 @@ class _FrameReader:
         self._remaining = 0
         self._received = 0
 
+    def __reduce__(self) -> Any:
+        # Connection state is not for saving: refused alike by both backends.
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
     # Subclasses turn frames into their results.
 
     def _on_header(self, fin: bool, rsv: int, opcode: int, length: int) -> None:
@@ -427,6 +464,13 @@ class _FrameReader:
 
     def feed(self, data: Any) -> List[Any]:
         """Parse ``data`` and return what it completed; see the class doc."""
+        if not isinstance(self, _FrameReader):
+            # Reachable unbound (FrameParser.feed(x, data)); compiled, a
+            # foreign object would be read as a parser.
+            raise TypeError(
+                "descriptor 'feed' for '_FrameReader' objects doesn't apply to a "
+                f"{type(self).__name__!r} object"
+            )
         if self._error is not None:
             # A fresh copy: re-raising the stored one would grow its traceback
             # on every call and empty the events its first catcher holds.
@@ -626,7 +670,17 @@ class FrameParser(_FrameReader):
     the bytes are chunked. Payload is unmasked straight into that buffer;
     the compiled backend hands it over as the frame's ``bytes`` without a
     copy, the pure one copies it once.
+
+    A parser holds one connection's state: one instance is not to be shared
+    between threads.
     """
+
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("(*, client=False, max_frame_size=1048576, rsv_allowed=0, strict=True)")
+
+    if TYPE_CHECKING:
+
+        def feed(self, data: Any) -> List[Frame]: ...
 
     def __init__(
         self,
@@ -696,7 +750,19 @@ class MessageReader(_FrameReader):
     unmasked straight into the buffer; the compiled backend hands a binary
     message over as that ``bytes`` object without a copy, the pure one
     copies it once.
+
+    A reader holds one connection's state: one instance is not to be shared
+    between threads.
     """
+
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature(
+        "(*, client=False, max_message_size=1048576, max_frame_size=None, strict=True, deflate=None)"
+    )
+
+    if TYPE_CHECKING:
+
+        def feed(self, data: Any) -> List[Union[Message, Ping, Pong, Close]]: ...
 
     def __init__(
         self,

@@ -5,10 +5,11 @@ Pure Python and standalone on purpose: the handshake happens once per
 connection, so speed does not matter here, and a server that only needs the
 frame codec can still use this without any compiled part.
 
-Parsing is deliberately strict (RFC 7230 §3): CRLF line endings only, no
-obsolete line folding, no whitespace between a field name and its colon, no
-control characters in values. Each of those is a known request smuggling or
-header injection vector, and no conforming WebSocket client produces them.
+The HTTP/1.1 head itself (line endings, fields, request-target, body
+framing) is read by ``_http``, strictly; this module adds the WebSocket rules
+and RFC 9112's rules for a request a server is about to upgrade: ``Host``
+exactly once and well formed (§3.2), no body (the bytes after the head are
+frames).
 """
 
 from __future__ import annotations
@@ -18,19 +19,24 @@ import binascii
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
-from typing import (
-    Any,
-    Iterable,
-    Iterator,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Tuple,
-    TypeVar,
-    Union,
-    overload,
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+from ._http import (
+    _FIELD_VALUE,
+    _TOKEN,
+    MAX_HEAD_SIZE,
+    MAX_HEADERS,
+    HandshakeError,
+    Headers,
+    HeadersLike,
+    Request,
+    Response,
+    _pairs,
+    _show,
+    content_length,
+    head_end,
+    parse_request,
+    parse_response,
 )
 
 __all__ = [
@@ -40,6 +46,7 @@ __all__ = [
     "Headers",
     "Request",
     "Response",
+    "head_end",
     "parse_request",
     "parse_response",
     "check_request",
@@ -47,169 +54,24 @@ __all__ = [
     "build_request",
     "build_response",
     "reject_response",
+    "MAX_HEAD_SIZE",
+    "MAX_HEADERS",
 ]
 
 #: RFC 6455 §1.3: the fixed GUID appended to the key before hashing.
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#: Largest accepted head, request/status line through the blank line included.
-MAX_HEAD_SIZE = 16 * 1024
-#: Most header lines accepted in one head.
-MAX_HEADERS = 100
 
-_T = TypeVar("_T")
-_Text = Union[str, bytes]
-# Mapping keys are invariant, so str- and bytes-keyed dicts need their own arm.
-HeadersLike = Union[
-    "Headers",
-    Mapping[str, _Text],
-    Mapping[bytes, _Text],
-    Iterable[Tuple[_Text, _Text]],
-]
-
-# RFC 7230 §3.2.6 tchar.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# HTAB, SP, VCHAR and obs-text: everything but CTLs (so no CR, LF or NUL).
-_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
-_REQUEST_LINE = re.compile(
-    r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])"
-)
-_STATUS_LINE = re.compile(r"HTTP/([0-9])\.([0-9]) ([0-9]{3})(?: (.*))?", re.S)
 _BASE64_KEY = re.compile(r"[A-Za-z0-9+/]*={0,2}")
-# Visible ASCII only: what a Host value and an origin-form target may hold.
+# Visible ASCII only: what a Host value and a request-target may hold.
 _HOST = re.compile(r"[\x21-\x7e]+")
-_PATH = re.compile(r"/[\x21-\x7e]*")
-
-
-class HandshakeError(ValueError):
-    """The opening handshake is malformed or not a WebSocket upgrade.
-
-    ``header`` names the header field at fault, or is ``None`` when the
-    request line, status line or overall framing of the head is at fault.
-    """
-
-    header: Optional[str]
-
-    def __init__(self, message: str, header: Optional[str] = None) -> None:
-        super().__init__(message)
-        self.header = header
-
-
-def _show(value: str, limit: int = 80) -> str:
-    """Quote a peer-supplied value safely for a message (no raw controls)."""
-    if len(value) > limit:
-        return repr(value[:limit]) + "..."
-    return repr(value)
-
-
-def _text(value: object, what: str) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        # Latin-1 maps every byte to one code point, so this never fails and
-        # round-trips exactly what was on the wire.
-        return bytes(value).decode("latin-1")
-    raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
-
-
-def _pairs(items: Any) -> List[Tuple[str, str]]:
-    if isinstance(items, Headers):
-        return list(items)
-    if isinstance(items, (str, bytes, bytearray, memoryview)):
-        raise TypeError("headers must be a mapping or an iterable of (name, value) pairs")
-    # Duck-typed .items() also covers multi-dicts (aiohttp, starlette) and
-    # email.message.Message (http.client), which all yield repeated fields.
-    items_method = getattr(items, "items", None)
-    source = items_method() if callable(items_method) else items
-    result: List[Tuple[str, str]] = []
-    for pair in source:
-        # A two-character str would unpack into a "pair": refuse it.
-        if isinstance(pair, (str, bytes, bytearray)):
-            raise TypeError(f"headers must be (name, value) pairs, got {pair!r}")
-        try:
-            name, value = pair
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"headers must be (name, value) pairs, got {pair!r}"
-            ) from None
-        result.append((_text(name, "header name"), _text(value, "header value")))
-    return result
-
-
-class Headers:
-    """Case-insensitive header fields that keep order and repetitions.
-
-    Iterating yields ``(name, value)`` pairs as received. ``get`` joins the
-    values of a repeated field with ``", "`` (RFC 7230 §3.2.2).
-    """
-
-    __slots__ = ("_items",)
-
-    def __init__(self, items: Optional[HeadersLike] = None) -> None:
-        self._items: List[Tuple[str, str]] = [] if items is None else _pairs(items)
-
-    @overload
-    def get(self, name: str) -> Optional[str]: ...
-
-    @overload
-    def get(self, name: str, default: _T) -> Union[str, _T]: ...
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """All values of ``name`` joined with ``", "``, or ``default``."""
-        values = self.get_all(name)
-        return ", ".join(values) if values else default
-
-    def get_all(self, name: str) -> List[str]:
-        """Every value of ``name``, one per header line, in order."""
-        key = name.lower()
-        return [v for n, v in self._items if n.lower() == key]
-
-    def __getitem__(self, name: str) -> str:
-        value = self.get(name)
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        key = name.lower()
-        return any(n.lower() == key for n, _ in self._items)
-
-    def __iter__(self) -> Iterator[Tuple[str, str]]:
-        return iter(list(self._items))
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Headers):
-            return NotImplemented
-        return [(n.lower(), v) for n, v in self._items] == [
-            (n.lower(), v) for n, v in other._items
-        ]
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Headers({self._items!r})"
-
-
-@dataclass(frozen=True)
-class Request:
-    """A parsed HTTP request head."""
-
-    method: str
-    path: str
-    headers: Headers = field(default_factory=Headers)
-
-
-@dataclass(frozen=True)
-class Response:
-    """A parsed HTTP response head."""
-
-    status: int
-    reason: str
-    headers: Headers = field(default_factory=Headers)
+# An origin-form target: no fragment (RFC 6455 §3).
+_PATH = re.compile(r"/[\x21-\x22\x24-\x7e]*")
+# RFC 9110 §7.2 Host = uri-host [ ":" port ]; uri-host is an IP-literal in
+# brackets or a reg-name (which covers IPv4 and DNS names), never empty here
+# (RFC 6455 §4.1 requires the host).
+_HOST_FIELD = re.compile(
+    r"(?:\[[0-9A-Za-z:.\-_~!$&'()*+,;=]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]*)?"
+)
 
 
 # --------------------------------------------------------------------------
@@ -249,118 +111,6 @@ def _key_problem(key: str) -> Optional[str]:
     if base64.b64encode(raw).decode("ascii") != key:
         return f"Sec-WebSocket-Key {_show(key)} is not canonical base64; {expected}"
     return None
-
-
-# --------------------------------------------------------------------------
-# parsing
-
-
-def _split_head(data: object, what: str) -> Tuple[str, List[str]]:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
-    # Only the head matters; trailing frame data may be large, so don't copy it.
-    if isinstance(data, memoryview):
-        buf = bytes(data)[:MAX_HEAD_SIZE]
-    else:
-        buf = bytes(data[:MAX_HEAD_SIZE])
-    if not buf:
-        raise HandshakeError(f"empty {what}: no {what} line and no headers")
-    end = buf.find(b"\r\n\r\n", 0, MAX_HEAD_SIZE)
-    if end < 0:
-        if len(buf) >= MAX_HEAD_SIZE:
-            raise HandshakeError(
-                f"{what} head is larger than {MAX_HEAD_SIZE} bytes "
-                "(no blank line within the limit)"
-            )
-        hint = "; lines must end with CRLF, not a bare LF" if b"\n\n" in buf else ""
-        raise HandshakeError(
-            f"{what} head is incomplete: missing the blank line (CRLF CRLF) "
-            f"that ends it{hint}"
-        )
-    lines = buf[:end].decode("latin-1").split("\r\n")
-    if len(lines) - 1 > MAX_HEADERS:
-        raise HandshakeError(
-            f"{what} head has {len(lines) - 1} header lines; at most "
-            f"{MAX_HEADERS} are accepted"
-        )
-    return lines[0], lines[1:]
-
-
-def _parse_headers(lines: List[str]) -> Headers:
-    items: List[Tuple[str, str]] = []
-    for line in lines:
-        if line[:1] in (" ", "\t"):
-            raise HandshakeError(
-                f"header line {_show(line)} starts with whitespace; obsolete "
-                "line folding is not allowed (RFC 7230 §3.2.4)"
-            )
-        name, colon, value = line.partition(":")
-        if not colon:
-            raise HandshakeError(
-                f"header line {_show(line)} has no colon; expected 'Name: value'"
-            )
-        if not _TOKEN.fullmatch(name):
-            if name and _TOKEN.fullmatch(name.rstrip(" \t")):
-                raise HandshakeError(
-                    f"header line {_show(line)} has whitespace before the colon "
-                    "(RFC 7230 §3.2.4)",
-                    name.rstrip(" \t"),
-                )
-            raise HandshakeError(
-                f"header name {_show(name)} is not a valid HTTP token"
-            )
-        value = value.strip(" \t")
-        if not _FIELD_VALUE.fullmatch(value):
-            raise HandshakeError(
-                f"{name} header value {_show(value)} contains a control character",
-                name,
-            )
-        items.append((name, value))
-    return Headers(items)
-
-
-def _check_version(major: str, minor: str, line: str, what: str) -> None:
-    if major != "1" or minor == "0":
-        raise HandshakeError(
-            f"{what} line {_show(line)} uses HTTP/{major}.{minor}; the WebSocket "
-            "handshake needs HTTP/1.1"
-        )
-
-
-def parse_request(data: bytes) -> Request:
-    """Parse an HTTP/1.1 request head ending in a blank line.
-
-    Bytes after the blank line are ignored; the head ends at
-    ``data.index(b"\\r\\n\\r\\n") + 4``.
-    """
-    line, header_lines = _split_head(data, "request")
-    match = _REQUEST_LINE.fullmatch(line)
-    if not match:
-        raise HandshakeError(
-            f"malformed request line {_show(line)}; expected "
-            "'GET /path HTTP/1.1'"
-        )
-    method, path, major, minor = match.groups()
-    _check_version(major, minor, line, "request")
-    return Request(method, path, _parse_headers(header_lines))
-
-
-def parse_response(data: bytes) -> Response:
-    """Parse an HTTP/1.1 response head ending in a blank line.
-
-    Bytes after the blank line (the first WebSocket frames, possibly) are
-    ignored; the head ends at ``data.index(b"\\r\\n\\r\\n") + 4``.
-    """
-    line, header_lines = _split_head(data, "response")
-    match = _STATUS_LINE.fullmatch(line)
-    if not match or not _FIELD_VALUE.fullmatch(match.group(4) or ""):
-        raise HandshakeError(
-            f"malformed status line {_show(line)}; expected "
-            "'HTTP/1.1 101 Switching Protocols'"
-        )
-    major, minor, status, reason = match.groups()
-    _check_version(major, minor, line, "status")
-    return Response(int(status), reason or "", _parse_headers(header_lines))
 
 
 # --------------------------------------------------------------------------
@@ -408,24 +158,79 @@ def _require_once(headers: Headers, name: str, expected: str) -> str:
     return values[0].strip(" \t")
 
 
+def _check_resource(target: str) -> None:
+    # RFC 6455 §4.2.1 item 1: a resource name, or an absolute http(s) URI
+    # holding one (RFC 9112 §3.2.2: a server must accept the absolute form).
+    if target.startswith("/"):
+        ok = "#" not in target
+    else:
+        scheme, _colon, rest = target.partition(":")
+        ok = (
+            scheme.lower() in ("http", "https", "ws", "wss")
+            and rest.startswith("//")
+            and "#" not in rest
+        )
+    if not ok or not _HOST.fullmatch(target):
+        raise HandshakeError(
+            f"request-target {_show(target)} is not a resource name; expected "
+            "'/path?query' or an absolute http, https, ws or wss URI without a "
+            "fragment (RFC 6455 §3, RFC 9112 §3.2)"
+        )
+
+
+def _check_host(headers: Headers) -> None:
+    # RFC 9112 §3.2: no Host, several Host lines or an invalid value: 400.
+    host = _require_once(headers, "Host", "'Host: example.com' (RFC 9112 §3.2)")
+    if not _HOST_FIELD.fullmatch(host):
+        raise HandshakeError(
+            f"Host header {_show(host)} is not 'host' or 'host:port' (RFC 9112 §3.2)",
+            "Host",
+        )
+
+
+def _check_no_body(headers: Headers) -> None:
+    length = content_length(headers)
+    if length == -1:
+        raise HandshakeError(
+            f"upgrade request has Transfer-Encoding "
+            f"{_show(headers.get('Transfer-Encoding', ''))}; the bytes after its "
+            "head are WebSocket frames, so it cannot carry a body",
+            "Transfer-Encoding",
+        )
+    if length:
+        raise HandshakeError(
+            f"upgrade request has Content-Length {length}; the bytes after its "
+            "head are WebSocket frames, so it cannot carry a body",
+            "Content-Length",
+        )
+
+
 def check_request(
     request_or_headers: Union[Request, HeadersLike], *, method: str = "GET"
 ) -> str:
     """Validate a client's upgrade request (RFC 6455 §4.2.1).
 
-    Returns the ``Sec-WebSocket-Key``. The method is only checked when a
-    :class:`Request` is given. Raises :class:`HandshakeError` naming the
-    header at fault; answer with ``reject_response(426, ...)`` when that is
-    ``Sec-WebSocket-Version``, with 400 otherwise.
+    Returns the ``Sec-WebSocket-Key``. The method and the request-target
+    are only checked when a :class:`Request` is given. Besides the WebSocket
+    headers, the rules of RFC 9112 for a request a server upgrades: ``Host``
+    exactly once with a valid value (§3.2), and no body, since what follows
+    the head are frames (no Transfer-Encoding, a Content-Length of 0 at
+    most). Raises :class:`HandshakeError` naming the header at fault; answer
+    with ``reject_response(exc.status, ...)`` (426 when ``Upgrade`` or
+    ``Sec-WebSocket-Version`` is at fault, 400 otherwise).
     """
     if isinstance(request_or_headers, Request) and request_or_headers.method != method:
         raise HandshakeError(
             f"request method is {_show(request_or_headers.method)}; "
             f"expected {method!r}"
         )
+    if isinstance(request_or_headers, Request):
+        _check_resource(request_or_headers.path)
     headers = _headers_of(request_or_headers)
     _require_token(headers, "Upgrade", "websocket", "websocket")
     _require_token(headers, "Connection", "upgrade", "Upgrade")
+    _check_host(headers)
+    _check_no_body(headers)
     key = _require_once(
         headers, "Sec-WebSocket-Key", "a base64-encoded 16-byte nonce"
     )
@@ -577,12 +382,12 @@ def build_request(
     ``host`` is the Host value (``"example.com:8080"``), ``path`` the
     resource name with its query. ``key`` defaults to :func:`generate_key`.
     """
-    if not isinstance(host, str) or not host or not _HOST.fullmatch(host):
+    if not isinstance(host, str) or not _HOST_FIELD.fullmatch(host):
         raise ValueError(f"host {host!r} is not a valid Host header value")
     if not isinstance(path, str) or not _PATH.fullmatch(path):
         raise ValueError(
-            f"path {path!r} must start with '/' and contain no spaces or "
-            "control characters"
+            f"path {path!r} must start with '/' and contain no spaces, "
+            "control characters or fragment ('#')"
         )
     if key is None:
         key = generate_key()

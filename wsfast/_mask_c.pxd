@@ -1,8 +1,10 @@
 # Masking kernels that the compiled frame codec calls directly, with no
-# Python call in between. Same names and arguments as in _mask_py.py.
+# Python call in between. Same names and arguments as in _mask_py.py (cpdef:
+# the pure-Python import of the twin in _codec_py.py must name them too).
 
 cpdef bytes unmask_slice(bytes buf, Py_ssize_t start, Py_ssize_t end, bytes key, Py_ssize_t key_pos, Py_ssize_t phase)
-cpdef bytes build_frame(int first, bytes payload, bytes key_source, Py_ssize_t key_pos)
+cpdef bytes build_frame(Py_ssize_t first, bytes payload, bytes key_source, Py_ssize_t key_pos)
+cpdef bytes build_masked_frame(Py_ssize_t first, bytes payload)
 
 from cpython.object cimport PyObject
 

@@ -9,6 +9,8 @@ alone would cost more than the XOR. The XOR itself is a C kernel chosen at
 run time for the CPU (see _kernels/mask.h).
 """
 
+cimport cython
+
 from cpython.buffer cimport (
     PyBUF_FULL_RO,
     PyBUF_SIMPLE,
@@ -23,17 +25,40 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.object cimport PyObject
 from libc.string cimport memcpy
 
+import os
+
+from ._signature import class_signature
+
 cdef extern from "_kernels/mask.h":
     void wsfast_mask(const unsigned char *src, unsigned char *dst, size_t length,
                      const unsigned char *key) nogil
     int wsfast_mask_select(int max_level)
     const char *wsfast_mask_kernel()
 
+cdef extern from "_kernels/cpu.h":
+    const bint WSFAST_FREE_THREADED
+
 cdef enum:
     # Calls at least this large release the GIL while the kernel runs.
     NOGIL_FROM = 65536
 
+# The kernel is chosen now, while the import lock keeps every other thread
+# out; a later select_kernel() swaps it atomically (see _kernels/cpu.h).
+wsfast_mask_select(-1)
+
 cdef bytes _EMPTY = b""
+
+
+cdef inline int _check_self(object self, type cls, str name) except -1:
+    # Methods of compiled classes are reachable unbound (``Masker.reset(x)``)
+    # and Cython does not check ``self`` there: a foreign object would be
+    # read and written as if it were one of ours.
+    if not isinstance(self, cls):
+        raise TypeError(
+            f"descriptor {name!r} for {cls.__name__!r} objects doesn't apply to a "
+            f"{type(self).__name__!r} object"
+        )
+    return 0
 
 
 def select_kernel(int max_level=-1):
@@ -105,12 +130,17 @@ cdef bytes _apply(object data, const unsigned char *key):
         return out
     if isinstance(data, str) or data is None:
         raise TypeError(f"data must be a bytes-like object, not {type(data).__name__}")
-    if type(data) is bytearray and PyByteArray_GET_SIZE(data) < NOGIL_FROM:
+    # A small bytearray is read straight from the object: with the GIL held
+    # and no Python code run in between, nothing can resize it meanwhile.
+    # Free-threaded, another thread could: the export below is taken instead.
+    if not WSFAST_FREE_THREADED and type(data) is bytearray and PyByteArray_GET_SIZE(data) < NOGIL_FROM:
         n = PyByteArray_GET_SIZE(data)
         out = PyBytes_FromStringAndSize(NULL, n)
-        wsfast_mask(<const unsigned char *>PyByteArray_AS_STRING(data),
-                    <unsigned char *>PyBytes_AS_STRING(out), <size_t>n, key)
-        return out
+        # The allocation may have run a finaliser that resized it.
+        if PyByteArray_GET_SIZE(data) == n:
+            wsfast_mask(<const unsigned char *>PyByteArray_AS_STRING(data),
+                        <unsigned char *>PyBytes_AS_STRING(out), <size_t>n, key)
+            return out
     try:
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     except (TypeError, BufferError):
@@ -177,7 +207,9 @@ def mask_inplace(buf, mask, offset=0):
     if phase:
         _rotate(key, phase, turned)
         k = turned
-    if type(buf) is bytearray:
+    # As in _apply: straight from a small bytearray only while the GIL
+    # guarantees that nothing else touches it.
+    if not WSFAST_FREE_THREADED and type(buf) is bytearray:
         n = PyByteArray_GET_SIZE(buf)
         if n < NOGIL_FROM:
             p = <unsigned char *>PyByteArray_AS_STRING(buf)
@@ -216,7 +248,14 @@ def mask_inplace(buf, mask, offset=0):
 
 
 cdef class Masker:
-    """Streaming masker: the key position carries across ``process`` calls."""
+    """Streaming masker: the key position carries across ``process`` calls.
+
+    An instance holds the stream's key position: it is not to be shared
+    between threads (give each connection its own).
+    """
+
+    # inspect cannot read a C __init__ (see _signature.py).
+    __signature__ = class_signature("(mask)")
 
     cdef unsigned char _key[4]
     cdef Py_ssize_t _offset
@@ -231,6 +270,7 @@ cdef class Masker:
         return self._offset
 
     def process(self, data, /):
+        _check_self(self, Masker, "process")
         cdef unsigned char turned[4]
         _rotate(self._key, self._offset & 3, turned)
         cdef bytes out = _apply(data, turned)
@@ -238,13 +278,28 @@ cdef class Masker:
         return out
 
     def reset(self):
+        _check_self(self, Masker, "reset")
         self._offset = 0
 
+    def __reduce__(self):
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
+
+# The codec's kernels. The compiled frame codec calls them directly (through
+# _mask_c.pxd), but they are importable from Python too, so they check their
+# arguments: a wrong range is a ValueError, not a read or write past a buffer.
 
 cpdef bytes unmask_slice(bytes buf, Py_ssize_t start, Py_ssize_t end, bytes key,
-                        Py_ssize_t key_pos, Py_ssize_t phase):
-    cdef Py_ssize_t n = end - start
+                         Py_ssize_t key_pos, Py_ssize_t phase):
     cdef unsigned char turned[4]
+    if buf is None or key is None:
+        raise TypeError("unmask_slice() needs bytes, not None")
+    # Checked before any arithmetic: end - start could overflow.
+    if start < 0 or end < 0 or start > PyBytes_GET_SIZE(buf) or end > PyBytes_GET_SIZE(buf):
+        raise ValueError("unmask_slice(): range out of bounds")
+    if key_pos < 0 or key_pos > PyBytes_GET_SIZE(key) - 4:
+        raise ValueError("unmask_slice(): key position out of range")
+    cdef Py_ssize_t n = end - start
     if n <= 0:
         return _EMPTY
     _rotate(<const unsigned char *>PyBytes_AS_STRING(key) + key_pos, phase & 3, turned)
@@ -254,18 +309,90 @@ cpdef bytes unmask_slice(bytes buf, Py_ssize_t start, Py_ssize_t end, bytes key,
     return out
 
 
-cpdef bytes build_frame(int first, bytes payload, bytes key_source, Py_ssize_t key_pos):
+cpdef bytes build_frame(Py_ssize_t first, bytes payload, bytes key_source, Py_ssize_t key_pos):
     """A whole frame in one allocation: header with the shortest length
     encoding, then the payload, masked with the 4 bytes at ``key_pos`` of
     ``key_source`` when that is not None."""
+    if payload is None:
+        raise TypeError("build_frame() needs a bytes payload, not None")
+    if first < 0 or first > 255:
+        raise ValueError("build_frame(): the first header byte must be in range(0, 256)")
+    if key_source is None:
+        return _build(<unsigned char>first, payload, NULL)
+    if key_pos < 0 or key_pos > PyBytes_GET_SIZE(key_source) - 4:
+        raise ValueError("key position out of range")
+    return _build(<unsigned char>first, payload, <const unsigned char *>PyBytes_AS_STRING(key_source) + key_pos)
+
+
+# Fresh masking keys (RFC 6455 §5.3: unpredictable, one per frame) come from
+# a pool of os.urandom bytes: one system call per frame would cost more than
+# building the frame. The pool is shared by every thread; two frames must
+# never get the same four bytes. With the GIL, taking a key runs no Python
+# code between reading the position and advancing it, so the GIL alone makes
+# it atomic (a lock measured 20-30% on a 100-byte frame). Free-threaded, a
+# PyMutex guards it. The pool is refilled outside any lock, os.urandom being
+# a system call, and checked again before it is replaced.
+cdef enum:
+    KEY_BATCH = 4096
+cdef cython.pymutex _key_lock
+cdef bytes _key_pool = _EMPTY
+cdef Py_ssize_t _key_pos = 0
+
+
+cdef inline bint _copy_key(unsigned char *key) noexcept:
+    """Copy the next key out of the pool; False when it is used up."""
+    global _key_pos
+    if _key_pos + 4 > PyBytes_GET_SIZE(_key_pool):
+        return False
+    memcpy(key, PyBytes_AS_STRING(_key_pool) + _key_pos, 4)
+    _key_pos += 4
+    return True
+
+
+cdef inline void _refill(bytes fresh) noexcept:
+    global _key_pool, _key_pos
+    # Another thread may have refilled it first: keep what is left.
+    if _key_pos + 4 > PyBytes_GET_SIZE(_key_pool):
+        _key_pool = fresh
+        _key_pos = 0
+
+
+cdef int _take_key(unsigned char *key) except -1:
+    cdef bint taken
+    cdef bytes fresh
+    while True:
+        if WSFAST_FREE_THREADED:
+            with _key_lock:
+                taken = _copy_key(key)
+        else:
+            taken = _copy_key(key)
+        if taken:
+            return 0
+        fresh = os.urandom(KEY_BATCH)
+        if WSFAST_FREE_THREADED:
+            with _key_lock:
+                _refill(fresh)
+        else:
+            _refill(fresh)
+
+
+cpdef bytes build_masked_frame(Py_ssize_t first, bytes payload):
+    """``build_frame`` masked with a fresh unpredictable key: what a client
+    sends. Thread-safe: concurrent calls never share a key."""
+    cdef unsigned char key[4]
+    if payload is None:
+        raise TypeError("build_masked_frame() needs a bytes payload, not None")
+    if first < 0 or first > 255:
+        raise ValueError("build_masked_frame(): the first header byte must be in range(0, 256)")
+    _take_key(key)
+    return _build(<unsigned char>first, payload, key)
+
+
+cdef bytes _build(unsigned char first, bytes payload, const unsigned char *key):
+    """The frame, masked with ``key`` unless it is NULL."""
     cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
     cdef Py_ssize_t head = 2 if n < 126 else (4 if n < 65536 else 10)
-    cdef bint masked = key_source is not None
-    cdef const unsigned char *key = NULL
-    if masked:
-        if key_pos < 0 or key_pos + 4 > PyBytes_GET_SIZE(key_source):
-            raise ValueError("key position out of range")
-        key = <const unsigned char *>PyBytes_AS_STRING(key_source) + key_pos
+    cdef bint masked = key != NULL
     cdef unsigned char mask_bit = 0x80 if masked else 0
     cdef Py_ssize_t i
     cdef unsigned long long wide
@@ -295,11 +422,18 @@ cpdef bytes build_frame(int first, bytes payload, bytes key_source, Py_ssize_t k
 
 cdef extern from "_kernels/cpu.h":
     const char *wsfast_cpu_features_c "wsfast_cpu_features"()
+    const char *wsfast_cpu_checks_c "wsfast_cpu_checks"()
 
 
 def cpu_features():
     """CPU features the kernels can use on this machine, space-separated."""
     return wsfast_cpu_features_c().decode("ascii")
+
+
+def cpu_checks():
+    """Every CPU feature a kernel checks, in the order checked: name -> found."""
+    pairs = wsfast_cpu_checks_c().decode("ascii").split()
+    return {name: flag == "1" for name, flag in (pair.split("=") for pair in pairs)}
 
 
 # ---------------------------------------------------------------------------
@@ -337,6 +471,9 @@ cdef class GrowBuffer:
 
     # No __cinit__: the allocation zeroes every field, and the codec sets
     # ``limit`` (0 until then: growth to exactly what is asked).
+
+    def __init__(self):
+        pass  # no arguments, as the pure twin takes none
 
     def __dealloc__(self):
         Py_XDECREF(self._obj)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Optional, Tuple, Union
 
 from ._buffers import as_bytes
+from ._signature import class_signature
 
 __all__ = ["validate_utf8", "Utf8Validator"]
 
@@ -152,8 +153,13 @@ class Utf8Validator:
     cannot continue a valid sequence (within the chunk, and within the whole
     stream), on the very chunk that makes the stream invalid. A failed
     validator stays failed until ``reset()``.
+
+    An instance holds one stream's state: it is not to be shared between
+    threads (give each stream its own).
     """
 
+    # inspect cannot read a compiled __init__ (see _signature.py).
+    __signature__ = class_signature("()")
     __slots__ = ("_state", "_index")
 
     def __init__(self) -> None:
@@ -178,6 +184,10 @@ class Utf8Validator:
         self._state = result
         self._index += n
         return True, result == ACCEPT, n, self._index
+
+    def __reduce__(self) -> Any:
+        # Stream state is not for saving: refused alike by both backends.
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
 
 
 def decode_utf8(buf: _Buf, start: int, end: int) -> Optional[str]:

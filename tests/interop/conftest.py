@@ -25,7 +25,7 @@ from typing import Any, Awaitable, Callable, Dict, Iterator, List, NoReturn, Opt
 
 import pytest
 
-from wsfast import _echo
+from wsfast import _echo_server
 
 IN_CI = os.environ.get("CI") == "true"
 HERE = Path(__file__).resolve().parent
@@ -113,7 +113,7 @@ def echo_server(ws: types.SimpleNamespace) -> Iterator[BackgroundServer]:
     """The wsfast echo server on a free loopback port, for ``ws``'s backend."""
     implementation = ws.IMPLEMENTATION
     with BackgroundServer(
-        lambda: _echo.serve(LOOPBACK, 0, implementation=implementation),
+        lambda: _echo_server.serve(LOOPBACK, 0, implementation=implementation),
         name=f"echo-{implementation}",
     ) as server:
         yield server

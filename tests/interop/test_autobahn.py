@@ -1,7 +1,7 @@
 """The Autobahn|Testsuite cases, run by kosoku, against both ends of wsfast.
 
 fuzzingclient: kosoku drives the wsfast echo server. fuzzingserver: kosoku
-serves the cases and the wsfast client (``wsfast._echo.connect``) echoes what
+serves the cases and the wsfast client (``wsfast._echo_client.connect``) echoes what
 each case sends, as Autobahn's own test clients do. Sections 1-7 (framing,
 pings, reserved bits and opcodes, fragmentation, UTF-8 with fail-fast, the
 closing handshake), 9 (large and many messages) and 10 (misc) run for each
@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Set
 
 import pytest
 
-from wsfast import _echo
+from wsfast import _echo_client
 
 from .conftest import LOOPBACK, REPORTS, BackgroundServer, require_peer, run_async
 
@@ -126,12 +126,12 @@ def fuzzingclient_results(ws: types.SimpleNamespace, echo_server: BackgroundServ
 
 async def _echo_case(port: int, path: str, implementation: str) -> None:
     """One case: echo every message until the connection closes."""
-    client = await _echo.connect(LOOPBACK, port, path, implementation=implementation)
+    client = await _echo_client.connect(LOOPBACK, port, path, implementation=implementation)
     try:
         while True:
             message = await client.recv()
             await client.send(message)
-    except _echo.ConnectionClosed:
+    except _echo_client.ConnectionClosed:
         pass
     await client.wait_closed()
 
@@ -140,7 +140,7 @@ async def _drive_fuzzingserver(kosoku: types.ModuleType, implementation: str) ->
     agent = f"wsfast-{implementation}"
     async with kosoku.run_fuzzingserver(PATTERNS, host=LOOPBACK, port=0) as server:
         port = server.port
-        counter = await _echo.connect(LOOPBACK, port, "/getCaseCount", implementation=implementation)
+        counter = await _echo_client.connect(LOOPBACK, port, "/getCaseCount", implementation=implementation)
         count = int(await counter.recv())
         await counter.wait_closed()
         for index in range(1, count + 1):
@@ -150,7 +150,7 @@ async def _drive_fuzzingserver(kosoku: types.ModuleType, implementation: str) ->
             except (OSError, ValueError, asyncio.TimeoutError):
                 # kosoku records the case as it saw it; the verdict tells.
                 pass
-        reporter = await _echo.connect(
+        reporter = await _echo_client.connect(
             LOOPBACK, port, f"/updateReports?agent={agent}", implementation=implementation
         )
         await reporter.wait_closed()
@@ -210,4 +210,4 @@ def test_informational_cases_are_the_known_ones() -> None:
     # unnoticed.
     if not _INDEX:
         _kosoku()
-    assert INFORMATIONAL == {"7.1.6", "7.13.1", "7.13.2"}
+    assert {"7.1.6", "7.13.1", "7.13.2"} == INFORMATIONAL

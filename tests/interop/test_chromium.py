@@ -269,7 +269,7 @@ def test_browser_against_echo_server(check: str, chromium_run: Any) -> None:
 
 @pytest.mark.parametrize("name", MESSAGE_NAMES)
 def test_browser_accepts_encoded_frames(name: str, chromium_run: Any) -> None:
-    results, raw, console = chromium_run
+    _results, raw, console = chromium_run
     assert "error" not in raw, f"raw server: {raw['error']}; " + _explain(console)
     echoes = raw.get("echoes", [])
     index = MESSAGE_NAMES.index(name)

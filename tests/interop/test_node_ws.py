@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterator, List, Tuple, Union
 
 import pytest
 
-from wsfast import _echo
+from wsfast import _echo_client
 
 from .conftest import HERE, LOOPBACK, BackgroundServer, Peer, require_peer, run_async, spawn
 
@@ -109,8 +109,8 @@ class NodeServer:
         self.port = port
         self._events: List[Dict[str, Any]] = []
 
-    async def connect(self, path: str, api: types.SimpleNamespace) -> _echo.Client:
-        return await _echo.connect(LOOPBACK, self.port, path, implementation=api.IMPLEMENTATION)
+    async def connect(self, path: str, api: types.SimpleNamespace) -> _echo_client.Client:
+        return await _echo_client.connect(LOOPBACK, self.port, path, implementation=api.IMPLEMENTATION)
 
     def close_event(self, conn_id: str, timeout: float = 10.0) -> Dict[str, Any]:
         """The close code ws received on the connection tagged ``conn_id``."""
@@ -267,7 +267,7 @@ def test_ws_closes(code: int, ws: types.SimpleNamespace, node_server: NodeServer
 
     async def scenario() -> Tuple[int, str]:
         client = await node_server.connect(f"/close/{code}?id={conn_id}", ws)
-        with pytest.raises(_echo.ConnectionClosed):
+        with pytest.raises(_echo_client.ConnectionClosed):
             await client.recv()
         assert client.sent_close_code == code
         return await client.wait_closed()
@@ -299,9 +299,9 @@ def test_client_invalid_close_code_rejected_by_ws(
 def test_ws_invalid_close_code_fails_client(ws: types.SimpleNamespace, node_server: NodeServer) -> None:
     conn_id, path = _path("invalid-close")
 
-    async def scenario() -> _echo.Client:
+    async def scenario() -> _echo_client.Client:
         client = await node_server.connect(path, ws)
-        with pytest.raises(_echo.ConnectionClosed):
+        with pytest.raises(_echo_client.ConnectionClosed):
             await client.recv()
         await client.wait_closed()
         return client

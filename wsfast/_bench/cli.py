@@ -20,9 +20,28 @@ def _parser() -> argparse.ArgumentParser:
             "library in the same process, and print each workload as a table with ratios "
             "to the fastest peer."
         ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "Each row shows the best and the median repeat, the spread (median over best),\n"
+            "the ratio to the fastest peer and the range that ratio fell in, paired round by\n"
+            "round. Candidates take turns, one repeat each per round, and the rounds go on while\n"
+            "a wsfast ratio still moves, up to a time limit per workload. A row whose median\n"
+            "is far from its best, or whose ratio range straddles 1, is marked NOISY, and the\n"
+            "summary counts them; the header and the summary give the machine's load average\n"
+            "per core (BUSY from 1.0).\n\n"
+            "Baselines are yardsticks, never the best peer: 'copy floor' is the cost of\n"
+            "allocating and copying the bytes, 'numpy' an in-place np.bitwise_xor over a\n"
+            "uint32 view (a plain vectorised XOR without masking's checks and key offsets).\n\n"
+            "examples:\n"
+            "  python -m wsfast bench --quick\n"
+            "  python -m wsfast bench --only mask utf8/cjk --json results.json\n"
+            "  python -m wsfast bench --list --only parse"
+        ),
     )
     parser.add_argument(
-        "--quick", action="store_true", help="3 shorter repeats per candidate instead of 7"
+        "--quick",
+        action="store_true",
+        help="3 shorter repeats per candidate instead of 7, at most 1.5 s of extra rounds per workload (not 12 s)",
     )
     parser.add_argument(
         "--only",
@@ -44,13 +63,25 @@ def _parser() -> argparse.ArgumentParser:
         help="also draw a bar chart per workload (needs matplotlib: wsfast[plot])",
     )
     parser.add_argument(
-        "--list", action="store_true", help="list the workloads and their candidates, then exit"
+        "--list",
+        action="store_true",
+        help="list the workloads (with --only: those selected) and their candidates, each skipped one "
+        "with the reason, then exit without timing anything",
+    )
+    parser.add_argument(
+        "--hosts",
+        action="store_true",
+        help=(
+            "instead: each installed host library patched against itself unpatched, through its "
+            "own public paths (--only takes host names or host/case prefixes)"
+        ),
     )
     # For tests and quick experiments: override the timing settings.
     parser.add_argument("--repeat", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--min-time", type=float, metavar="MS", help=argparse.SUPPRESS)
     parser.add_argument("--max-size", type=_size, metavar="BYTES", help=argparse.SUPPRESS)
     parser.add_argument("--no-progress", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--max-time", type=float, metavar="S", help=argparse.SUPPRESS)
     return parser
 
 
@@ -68,6 +99,8 @@ def _settings(args: argparse.Namespace) -> runner.Settings:
         settings = settings._replace(
             repeats=max(1, args.repeat), min_repeats=min(settings.min_repeats, max(1, args.repeat))
         )
+    if args.max_time is not None:
+        settings = settings._replace(limit_ns=max(0, int(args.max_time * 1e9)))
     if args.min_time is not None:
         target = max(1, int(args.min_time * 1e6))
         settings = settings._replace(
@@ -96,6 +129,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _main(argv: Optional[List[str]]) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.hosts:
+        from . import hosts
+
+        return hosts.main(args.only, _settings(args), args.quick, args.json if args.json != "-" else None)
     try:
         chosen = workloads.select(args.only)
     except ValueError as exc:
@@ -124,8 +161,12 @@ def _main(argv: Optional[List[str]]) -> int:
     groups: List[List[runner.Result]] = []
     bests: List[Optional[runner.Result]] = []
     wsfast_failed = False
+    start_load = worst_load = runner.machine_load()
     try:
         for workload, plan in plans:
+            load = runner.machine_load()
+            if load is not None and worst_load is not None and load[0] > worst_load[0]:
+                worst_load = load
             results = runner.run_workload(
                 workload, plan, settings, on_step=progress.step, on_prepared=progress.advance
             )
@@ -144,8 +185,9 @@ def _main(argv: Optional[List[str]]) -> int:
         return 130
     progress.close()
 
+    meta["load"] = report.load_json(start_load, worst_load)
     if not json_only:
-        report.print_summary(groups, bests, out)
+        report.print_summary(groups, bests, out, meta["load"])
     if args.json:
         report.write_json(report.to_json(meta, groups, bests), args.json)
     if args.plot:

@@ -8,9 +8,9 @@ import math
 import os
 import platform
 import sys
-from typing import IO, Any, Dict, List, Optional, Sequence
+from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
 
-from .runner import Result, Settings
+from .runner import NOISY_SPREAD, Result, Settings, machine_load
 
 __all__ = [
     "environment",
@@ -22,6 +22,9 @@ __all__ = [
     "plot",
     "Progress",
     "PLOT_MISSING",
+    "NUMPY_NOTE",
+    "load_line",
+    "load_json",
 ]
 
 PLOT_MISSING = "matplotlib is not installed: pip install 'wsfast[plot]'"
@@ -57,6 +60,7 @@ def environment(settings: Settings, quick: bool) -> Dict[str, Any]:
     except ImportError:
         pass
     found, missing = peers.discover()
+    load = machine_load()
     return {
         "wsfast": {
             "version": wsfast.__version__,
@@ -77,8 +81,52 @@ def environment(settings: Settings, quick: bool) -> Dict[str, Any]:
             "repeats": settings.repeats,
             "target_ms": settings.target_ns / 1e6,
             "budget_ms": settings.budget_ns / 1e6,
+            "limit_ms": settings.limit_ns / 1e6,
+            "max_rounds": settings.max_rounds,
+            "stable": settings.stable,
         },
+        "load": load_json(load, load),
     }
+
+
+#: Load average per core from which the machine counts as busy: on average
+#: some runnable process waited for a core while the timings were taken.
+BUSY_PER_CORE = 1.0
+
+NUMPY_NOTE = (
+    "numpy is a yardstick, not a WebSocket library: np.bitwise_xor over a uint32 view of the "
+    "buffer, in place, is a plain vectorised XOR with none of masking's duties (no key offset, "
+    "no length that is not a multiple of 4, no argument checks, no new bytes). It shows how "
+    "close a hot path comes to the memory-bound floor; it is never counted as the best peer."
+)
+
+
+def load_json(start: Optional[Tuple[float, int]], worst: Optional[Tuple[float, int]]) -> Dict[str, Any]:
+    if start is None or worst is None:
+        return {"available": False}
+    cores = start[1]
+    return {
+        "available": True,
+        "cores": cores,
+        "start": start[0],
+        "max": worst[0],
+        "max_per_core": worst[0] / cores,
+        "busy": worst[0] / cores >= BUSY_PER_CORE,
+    }
+
+
+def load_line(load: Dict[str, Any], when: str) -> str:
+    """One line on how busy the machine was (``when``: at start, at most)."""
+    if not load.get("available"):
+        return "machine load: unknown (no load average on this OS)"
+    value = load["start"] if when == "at start" else load["max"]
+    per_core = value / load["cores"]
+    text = f"machine load {when}: {value:.2f} (1-min load average) over {load['cores']} cores = {per_core:.2f} per core"
+    if per_core >= BUSY_PER_CORE:
+        return text + ": BUSY, other processes competed for the CPU; expect noisy rows, rerun when idle"
+    if per_core >= BUSY_PER_CORE / 2:
+        return text + ": some load"
+    return text + ": quiet"
 
 
 def print_header(meta: Dict[str, Any], out: IO[str]) -> None:
@@ -99,13 +147,28 @@ def print_header(meta: Dict[str, Any], out: IO[str]) -> None:
     if missing:
         print("peers missing: " + "; ".join(f"{k} ({why})" for k, why in missing.items()), file=out)
     print(
-        f"timing: best and median of {settings['repeats']} repeats of ~{settings['target_ms']:g} ms each, gc off"
+        f"timing: best and median of {settings['repeats']} repeats of ~{settings['target_ms']:g} ms each, gc off,"
+        f" candidates interleaved; more rounds (up to {settings['max_rounds']}, {settings['limit_ms'] / 1e3:g} s"
+        f" per workload) while a wsfast ratio moves by more than {settings['stable'] * 100:g}%"
         + (" (--quick)" if settings["quick"] else ""),
         file=out,
     )
     print(
-        f"ratio: speed relative to the fastest peer in this run (2.00{sym.times} = twice as fast)", file=out
+        f"ratio: speed relative to the fastest peer in this run (2.00{sym.times} = twice as fast);"
+        f" range: where the ratio fell, round by round (interquartile from 5 rounds)",
+        file=out,
     )
+    print(
+        f"spread: median over best; NOISY: spread above {NOISY_SPREAD * 100:g}%, or a ratio range"
+        " that straddles 1 (which one is faster is not settled)",
+        file=out,
+    )
+    print(
+        "baselines (copy floor, numpy) are yardsticks, not WebSocket libraries: shown with a ratio,"
+        " never the best peer",
+        file=out,
+    )
+    print(load_line(meta["load"], "at start"), file=out)
 
 
 def _duration(ns: Optional[float], sym: _Symbols) -> str:
@@ -130,6 +193,17 @@ def _number(value: Optional[float]) -> str:
     if value >= 1:
         return f"{value:.2f}"
     return f"{value:.3f}"
+
+
+def _spread(result: Result) -> str:
+    spread = result.spread
+    return "-" if spread is None else f"+{spread * 100:.0f}%"
+
+
+def _range(result: Result, sym: _Symbols) -> str:
+    if result.ratio_low is None or result.ratio_high is None:
+        return "-"
+    return f"{result.ratio_low:.2f}-{result.ratio_high:.2f}"
 
 
 def _ratio(result: Result, best: Optional[Result], sym: _Symbols) -> str:
@@ -157,14 +231,24 @@ def print_workload(description: str, results: List[Result], best: Optional[Resul
     if timed:
         unit = timed[0].throughput_unit
         width = max(len("candidate"), *(len(r.candidate) for r in timed))
-        print(f"  {'candidate':<{width}}  {'best':>10}  {'median':>10}  {unit:>10}  ratio", file=out)
-        for result in timed:
+        ratios = [_ratio(r, best, sym) for r in timed]
+        rw = max(len("ratio"), *(len(text) for text in ratios))
+        print(
+            f"  {'candidate':<{width}}  {'best':>10}  {'median':>10}  {'spread':>6}  {unit:>10}"
+            f"  {'ratio':<{rw}}  {'range':<11}  noise",
+            file=out,
+        )
+        for result, ratio in zip(timed, ratios):
             best_time, median_time = _duration(result.best_ns, sym), _duration(result.median_ns, sym)
+            noise = "NOISY: " + ", ".join(result.noise) if result.noisy else ""
             print(
-                f"  {result.candidate:<{width}}  {best_time:>10}  {median_time:>10}"
-                f"  {_number(result.throughput(result.best_ns)):>10}  {_ratio(result, best, sym)}",
+                f"  {result.candidate:<{width}}  {best_time:>10}  {median_time:>10}  {_spread(result):>6}"
+                f"  {_number(result.throughput(result.best_ns)):>10}  {ratio:<{rw}}  {_range(result, sym):<11}"
+                f"  {noise}".rstrip(),
                 file=out,
             )
+        if any(r.candidate == "numpy" for r in timed):
+            print("  " + NUMPY_NOTE, file=out)
     for result in results:
         if result.status == "failed":
             print(f"  FAILED {result.candidate}: {result.reason} (not timed)", file=out)
@@ -173,32 +257,53 @@ def print_workload(description: str, results: List[Result], best: Optional[Resul
         print("  skipped: " + "; ".join(f"{r.candidate} ({r.reason})" for r in skipped), file=out)
 
 
-def print_summary(groups: Sequence[List[Result]], bests: Sequence[Optional[Result]], out: IO[str]) -> None:
-    """One line per workload: wsfast's compiled backend against the best peer."""
+def print_summary(
+    groups: Sequence[List[Result]],
+    bests: Sequence[Optional[Result]],
+    out: IO[str],
+    load: Optional[Dict[str, Any]] = None,
+) -> None:
+    """One line per workload: wsfast's compiled backend against the best
+    peer; then how many rows were noisy and how busy the machine was."""
     sym = _Symbols(out)
     rows = []
     for results, best in zip(groups, bests):
         for result in results:
             if result.candidate.startswith("wsfast-cython") and result.timing is not None:
                 rows.append((result, best))
-    if not rows:
-        return
-    print(file=out)
-    print("summary: wsfast-cython against the fastest peer", file=out)
-    wl = max(len("workload"), *(len(r.workload) for r, _ in rows))
-    cw = max(len("candidate"), *(len(r.candidate) for r, _ in rows))
-    pw = max(len("best peer"), *(len(b.candidate) if b else 1 for _, b in rows))
-    print(
-        f"  {'workload':<{wl}}  {'candidate':<{cw}}  {'best':>10}  {'best peer':<{pw}}  {'its best':>10}  ratio",
-        file=out,
-    )
-    for result, best in rows:
+    if rows:
+        print(file=out)
+        print("summary: wsfast-cython against the fastest peer", file=out)
+        wl = max(len("workload"), *(len(r.workload) for r, _ in rows))
+        cw = max(len("candidate"), *(len(r.candidate) for r, _ in rows))
+        pw = max(len("best peer"), *(len(b.candidate) if b else 1 for _, b in rows))
         print(
-            f"  {result.workload:<{wl}}  {result.candidate:<{cw}}  {_duration(result.best_ns, sym):>10}"
-            f"  {(best.candidate if best else '-'):<{pw}}  {_duration(best.best_ns if best else None, sym):>10}"
-            f"  {(f'{result.ratio:.2f}{sym.times}' if result.ratio else '-')}",
+            f"  {'workload':<{wl}}  {'candidate':<{cw}}  {'best':>10}  {'best peer':<{pw}}  {'its best':>10}"
+            f"  {'ratio':<6}  {'range':<11}  noise",
             file=out,
         )
+        for result, best in rows:
+            ratio = f"{result.ratio:.2f}{sym.times}" if result.ratio else "-"
+            noise = "NOISY" if result.noisy else ""
+            print(
+                f"  {result.workload:<{wl}}  {result.candidate:<{cw}}  {_duration(result.best_ns, sym):>10}"
+                f"  {(best.candidate if best else '-'):<{pw}}  {_duration(best.best_ns if best else None, sym):>10}"
+                f"  {ratio:<6}  {_range(result, sym):<11}  {noise}".rstrip(),
+                file=out,
+            )
+    timed = [r for results in groups for r in results if r.timing is not None]
+    noisy = [r for r in timed if r.noisy]
+    spread = sum(1 for r in noisy if any(reason.startswith("median") for reason in r.noise))
+    straddle = sum(1 for r in noisy if "ratio interval straddles 1" in r.noise)
+    print(file=out)
+    print(
+        f"noisy rows: {len(noisy)} of {len(timed)}"
+        f" ({spread} with the median more than {NOISY_SPREAD * 100:g}% above the best,"
+        f" {straddle} whose ratio range straddles 1)",
+        file=out,
+    )
+    if load is not None:
+        print(load_line(load, "at most"), file=out)
 
 
 def _result_json(result: Result, best: Optional[Result]) -> Dict[str, Any]:
@@ -222,6 +327,11 @@ def _result_json(result: Result, best: Optional[Result]) -> Dict[str, Any]:
         "median_throughput": result.throughput(result.median_ns),
         "throughput_unit": result.throughput_unit,
         "ratio": result.ratio,
+        "ratio_low": result.ratio_low,
+        "ratio_high": result.ratio_high,
+        "spread": result.spread,
+        "noisy": result.noisy if timing else None,
+        "noise": result.noise,
         "best_peer": best.candidate if best else None,
         "note": result.note or None,
     }

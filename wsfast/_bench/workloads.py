@@ -534,7 +534,13 @@ def _mask_candidates(workload: Workload) -> List[Candidate]:
     return [
         _wsfast_candidate("cython", wsfast_setup),
         _wsfast_candidate("python", wsfast_setup),
-        Candidate("websockets-c", "peer", websockets_c, peer="websockets", probe=_probe_c_extension("websockets", "websockets.speedups")),
+        Candidate(
+            "websockets-c",
+            "peer",
+            websockets_c,
+            peer="websockets",
+            probe=_probe_c_extension("websockets", "websockets.speedups"),
+        ),
         Candidate(
             "websockets-py",
             "peer",

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define WSFAST_LEVEL_SCALAR 0
@@ -64,11 +65,36 @@ static inline uint64_t wsfast_xgetbv0(void) {
 }
 #endif
 
+/* Dispatch pointers and cached CPU facts are read by every call, from any
+ * thread (free-threaded CPython runs calls truly in parallel), and written by
+ * module initialisation and by an explicit kernel choice. Word-sized atomic
+ * loads and stores keep each read whole and race-free; every value ever
+ * stored is valid, so a reader needs nothing stronger. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WSFAST_ATOMIC_LOAD(var) __atomic_load_n(&(var), __ATOMIC_ACQUIRE)
+#define WSFAST_ATOMIC_STORE(var, value) __atomic_store_n(&(var), (value), __ATOMIC_RELEASE)
+#else
+/* MSVC: an aligned word is loaded and stored in one instruction on every
+ * target it builds for (x86-64, ARM64); every value stored is valid. */
+#define WSFAST_ATOMIC_LOAD(var) (var)
+#define WSFAST_ATOMIC_STORE(var, value) ((void)((var) = (value)))
+#endif
+
+/* Free-threaded CPython (3.13t and later): no GIL keeps other threads out
+ * while a bytearray is read through a raw pointer, so the compiled modules
+ * always take a buffer export there (it forbids resizing). */
+#ifdef Py_GIL_DISABLED
+#define WSFAST_FREE_THREADED 1
+#else
+#define WSFAST_FREE_THREADED 0
+#endif
+
 /* Highest kernel level this CPU and OS support (the OS must save the
  * YMM/ZMM state, hence xgetbv, not cpuid alone). Computed once. */
 static inline int wsfast_cpu_level(void) {
     static int level = -1;
-    if (level >= 0) return level;
+    int known = WSFAST_ATOMIC_LOAD(level);
+    if (known >= 0) return known;
 #if defined(WSFAST_HAVE_X86_SIMD)
     {
         uint32_t r[4];
@@ -90,14 +116,16 @@ static inline int wsfast_cpu_level(void) {
             if (ymm_ok && avx2 && bmi2) lvl = WSFAST_LEVEL_AVX2;
             if (lvl == WSFAST_LEVEL_AVX2 && zmm_ok && avx512f && avx512bw) lvl = WSFAST_LEVEL_AVX512;
         }
-        level = lvl;
+        known = lvl;
     }
 #elif defined(WSFAST_AARCH64)
-    level = WSFAST_LEVEL_SSE2; /* NEON is architectural on aarch64 */
+    known = WSFAST_LEVEL_SSE2; /* NEON is architectural on aarch64 */
 #else
-    level = WSFAST_LEVEL_SCALAR;
+    known = WSFAST_LEVEL_SCALAR;
 #endif
-    return level;
+    /* Concurrent first calls compute and store the same value. */
+    WSFAST_ATOMIC_STORE(level, known);
+    return known;
 }
 
 /* Names of the CPU features found, for `python -m wsfast info`. */
@@ -111,6 +139,49 @@ static inline const char *wsfast_cpu_features(void) {
     case WSFAST_LEVEL_SSE2: return "sse2";
     default: return "";
     }
+#endif
+}
+
+/* Every CPU feature a kernel checks, found or not, for `python -m wsfast
+ * info`: "name=0" or "name=1", space-separated, in the order the checks run.
+ * cpu.h decides the level (AVX needs the OS to save YMM, AVX-512 ZMM too);
+ * utf8_decode.h also wants POPCNT (AVX2 and AVX-512 decoders) and
+ * AVX512_VBMI2 (AVX-512 decoder). Computed once. */
+static inline const char *wsfast_cpu_checks(void) {
+#if defined(WSFAST_HAVE_X86_SIMD)
+    static char text[256];
+    if (!text[0]) {
+        uint32_t r[4];
+        int osxsave, avx, popcnt, ymm = 0, zmm = 0, avx2 = 0, bmi2 = 0, f = 0, bw = 0, vbmi2 = 0;
+        wsfast_cpuid(0, 0, r);
+        uint32_t max_leaf = r[0];
+        wsfast_cpuid(1, 0, r);
+        osxsave = (r[2] >> 27) & 1;
+        avx = (r[2] >> 28) & 1;
+        popcnt = (r[2] >> 23) & 1;
+        if (osxsave) {
+            uint64_t xcr0 = wsfast_xgetbv0();
+            ymm = (xcr0 & 0x6) == 0x6;
+            zmm = (xcr0 & 0xe6) == 0xe6;
+        }
+        if (max_leaf >= 7) {
+            wsfast_cpuid(7, 0, r);
+            avx2 = (r[1] >> 5) & 1;
+            bmi2 = (r[1] >> 8) & 1;
+            f = (r[1] >> 16) & 1;
+            bw = (r[1] >> 30) & 1;
+            vbmi2 = (r[2] >> 6) & 1;
+        }
+        snprintf(text, sizeof text,
+                 "sse2=1 osxsave=%d avx=%d os_ymm=%d os_zmm=%d avx2=%d bmi2=%d avx512f=%d "
+                 "avx512bw=%d popcnt=%d avx512vbmi2=%d",
+                 osxsave, avx, ymm, zmm, avx2, bmi2, f, bw, popcnt, vbmi2);
+    }
+    return text;
+#elif defined(WSFAST_AARCH64)
+    return "neon=1";
+#else
+    return "";
 #endif
 }
 

@@ -359,8 +359,10 @@ typedef void (*wsfast_mask_fn)(const unsigned char *src, unsigned char *dst, siz
 static void wsfast_mask_resolve_(const unsigned char *src, unsigned char *dst, size_t len,
                                  const unsigned char *key);
 
-/* Starts at the resolver, which selects with no cap on the first call.
- * Concurrent first calls all store the same pointer. */
+/* Starts at the resolver, which selects with no cap on the first call (the
+ * module's initialisation makes that call, before any other thread can).
+ * Read and written atomically: a kernel may be chosen again at run time
+ * while other threads mask; they get the old kernel or the new one. */
 static wsfast_mask_fn wsfast_mask_impl_ WSFAST_MASK_UNUSED = wsfast_mask_resolve_;
 static const char *wsfast_mask_name_ WSFAST_MASK_UNUSED = 0;
 
@@ -394,22 +396,22 @@ static int wsfast_mask_select(int max_level) {
 #else
     level = WSFAST_LEVEL_SCALAR;
 #endif
-    wsfast_mask_name_ = name;
-    wsfast_mask_impl_ = fn;
+    WSFAST_ATOMIC_STORE(wsfast_mask_name_, name);
+    WSFAST_ATOMIC_STORE(wsfast_mask_impl_, fn);
     return level;
 }
 
 static void wsfast_mask_resolve_(const unsigned char *src, unsigned char *dst, size_t len,
                                  const unsigned char *key) {
     wsfast_mask_select(-1);
-    wsfast_mask_impl_(src, dst, len, key);
+    WSFAST_ATOMIC_LOAD(wsfast_mask_impl_)(src, dst, len, key);
 }
 
 WSFAST_MASK_UNUSED
 static const char *wsfast_mask_kernel(void) {
-    if (!wsfast_mask_name_)
+    if (!WSFAST_ATOMIC_LOAD(wsfast_mask_name_))
         wsfast_mask_select(-1);
-    return wsfast_mask_name_;
+    return WSFAST_ATOMIC_LOAD(wsfast_mask_name_);
 }
 
 /* XOR `len` bytes of src with the 4-byte key into dst; key[0] applies to
@@ -419,7 +421,7 @@ static inline void wsfast_mask(const unsigned char *src, unsigned char *dst, siz
     if (len <= WSFAST_MASK_INLINE_MAX)
         wsfast_mask_small_(src, dst, len, key);
     else
-        wsfast_mask_impl_(src, dst, len, key);
+        WSFAST_ATOMIC_LOAD(wsfast_mask_impl_)(src, dst, len, key);
 }
 
 #endif /* WSFAST_MASK_H */

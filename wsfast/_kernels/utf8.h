@@ -682,19 +682,20 @@ static inline int wsfast_utf8_select(int max_level) {
 #else
     (void)level;
 #endif
-    wsfast_utf8_impl_name = name;
-    wsfast_utf8_impl = fn;
+    /* Atomic (see cpu.h): other threads may be validating meanwhile. */
+    WSFAST_ATOMIC_STORE(wsfast_utf8_impl_name, name);
+    WSFAST_ATOMIC_STORE(wsfast_utf8_impl, fn);
     return chosen;
 }
 
 static ptrdiff_t wsfast_utf8_resolve(const unsigned char *p, size_t len, uint32_t *state) {
     wsfast_utf8_select(-1);
-    return wsfast_utf8_impl(p, len, state);
+    return WSFAST_ATOMIC_LOAD(wsfast_utf8_impl)(p, len, state);
 }
 
 static inline const char *wsfast_utf8_kernel(void) {
-    if (wsfast_utf8_impl == wsfast_utf8_resolve) wsfast_utf8_select(-1);
-    return wsfast_utf8_impl_name;
+    if (WSFAST_ATOMIC_LOAD(wsfast_utf8_impl) == wsfast_utf8_resolve) wsfast_utf8_select(-1);
+    return WSFAST_ATOMIC_LOAD(wsfast_utf8_impl_name);
 }
 
 /* Validate len bytes continuing from *state (ACCEPT at the start of a
@@ -719,7 +720,7 @@ static inline ptrdiff_t wsfast_utf8_validate(const unsigned char *p, size_t len,
             w = len ? (uint64_t)(p[0] | p[len >> 1] | p[len - 1]) : 0;
         if (!(w & WSFAST_UTF8_HI8)) return -1;
     }
-    return wsfast_utf8_impl(p, len, state);
+    return WSFAST_ATOMIC_LOAD(wsfast_utf8_impl)(p, len, state);
 }
 
 #endif /* WSFAST_UTF8_H */

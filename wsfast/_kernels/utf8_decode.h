@@ -272,7 +272,7 @@ static const uint64_t wsfast_dec_pack8[256] = {
 #define WSFAST_DEC_HAS_VBMI2 2
 static inline int wsfast_dec_x86_extra(void) {
     static int feats = -1;
-    if (feats < 0) {
+    if (WSFAST_ATOMIC_LOAD(feats) < 0) {
         uint32_t r[4];
         int f = 0;
         wsfast_cpuid(0, 0, r);
@@ -285,9 +285,9 @@ static inline int wsfast_dec_x86_extra(void) {
                 if ((r[2] >> 6) & 1) f |= WSFAST_DEC_HAS_VBMI2;
             }
         }
-        feats = f;
+        WSFAST_ATOMIC_STORE(feats, f);
     }
-    return feats;
+    return WSFAST_ATOMIC_LOAD(feats);
 }
 
 /* Any byte that skips, as continuation bytes, what a scalar decoder would
@@ -942,6 +942,9 @@ static PyObject *wsfast_dec_resolve(const unsigned char *p, size_t n);
 
 static wsfast_dec_fn wsfast_dec_impl = wsfast_dec_resolve;
 static const char *wsfast_dec_impl_name = "scalar";
+/* Whether the chosen kernel is a wide one (AVX2 and up), which beats
+ * CPython's decoder at every size; read by the caller on each call. */
+static int wsfast_dec_wide_ = 1;
 
 /* Picks the best kernel at or below the capped level and returns its
  * level. The AVX-512 kernel also needs VBMI2 (byte and word compress): a
@@ -967,19 +970,25 @@ static inline int wsfast_decode_select(int max_level) {
 #else
     (void)level;
 #endif
-    wsfast_dec_impl_name = name;
-    wsfast_dec_impl = fn;
+    /* Atomic (see cpu.h): other threads may be decoding meanwhile. */
+    WSFAST_ATOMIC_STORE(wsfast_dec_impl_name, name);
+    WSFAST_ATOMIC_STORE(wsfast_dec_impl, fn);
+    WSFAST_ATOMIC_STORE(wsfast_dec_wide_, chosen >= WSFAST_LEVEL_AVX2);
     return chosen;
 }
 
 static PyObject *wsfast_dec_resolve(const unsigned char *p, size_t n) {
     wsfast_decode_select(-1);
-    return wsfast_dec_impl(p, n);
+    return WSFAST_ATOMIC_LOAD(wsfast_dec_impl)(p, n);
+}
+
+static inline int wsfast_decode_wide(void) {
+    return WSFAST_ATOMIC_LOAD(wsfast_dec_wide_);
 }
 
 static inline const char *wsfast_decode_kernel(void) {
-    if (wsfast_dec_impl == wsfast_dec_resolve) wsfast_decode_select(-1);
-    return wsfast_dec_impl_name;
+    if (WSFAST_ATOMIC_LOAD(wsfast_dec_impl) == wsfast_dec_resolve) wsfast_decode_select(-1);
+    return WSFAST_ATOMIC_LOAD(wsfast_dec_impl_name);
 }
 
 /* A new str holding p[0:n], which must be valid, complete UTF-8 (checked
@@ -995,7 +1004,7 @@ static inline PyObject *wsfast_decode_valid_utf8(const unsigned char *p, size_t 
         else w = n ? (uint64_t)(p[0] | p[n >> 1] | p[n - 1]) : 0;
         if (!(w & WSFAST_DEC_HI8)) return wsfast_dec_ascii(p, n);
     }
-    return wsfast_dec_impl(p, n);
+    return WSFAST_ATOMIC_LOAD(wsfast_dec_impl)(p, n);
 }
 
 #undef WSFAST_DEC_CONT_BITS

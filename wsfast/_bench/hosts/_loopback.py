@@ -1,0 +1,205 @@
+"""Raw WebSocket ends on 127.0.0.1 for the host benchmarks: they do the
+opening handshake and then only move bytes (prebuilt frames out, a count of
+bytes in), so the time measured is the host's, not the other end's."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import random
+import socket
+import threading
+from typing import List, Optional, Tuple
+
+from ..._handshake import accept_key
+from ..workloads import KiB, encode_reference_frame, small_frames, utf8_corpus
+
+LOOPBACK = "127.0.0.1"
+SMALL_COUNT = 10_000
+LARGE_COUNT = 100
+LARGE_SIZE = 64 * KiB
+
+
+def small_stream(masked: bool, seed: int = 17) -> Tuple[bytes, List[Tuple[int, bytes]]]:
+    """10k small frames, half text half binary, a few pings; masked like a
+    client's when ``masked``."""
+    frames = small_frames()
+    rng = random.Random(seed)
+    blob = b"".join(encode_reference_frame(op, p, rng.randbytes(4) if masked else None) for op, p in frames)
+    return blob, frames
+
+
+def text_64k() -> bytes:
+    """64 KiB of Latin text (two-byte sequences among ASCII): the UTF-8
+    check has real work to do."""
+    return utf8_corpus("latin", LARGE_SIZE)
+
+
+def large_stream(masked: bool, seed: int = 18) -> bytes:
+    rng = random.Random(seed)
+    payload = text_64k()
+    return b"".join(
+        encode_reference_frame(1, payload, rng.randbytes(4) if masked else None) for _ in range(LARGE_COUNT)
+    )
+
+
+def small_messages() -> List[Tuple[bool, bytes]]:
+    """What a chatty client sends: ``(is_text, payload)``, sizes 0-125."""
+    rng = random.Random(99)
+    text = utf8_corpus("latin", 4 * KiB).decode()
+    out = []
+    for _ in range(SMALL_COUNT):
+        size = rng.randint(0, 125)
+        if rng.random() < 0.5:
+            start = rng.randrange(len(text) - 130)
+            out.append((True, text[start : start + size // 2].encode()))
+        else:
+            out.append((False, rng.randbytes(size)))
+    return out
+
+
+def sent_size(payload_length: int, masked: bool) -> int:
+    """Bytes on the wire for one frame with a minimal length."""
+    header = 2 if payload_length < 126 else 4 if payload_length < 65536 else 10
+    return header + (4 if masked else 0) + payload_length
+
+
+def _response(request: bytes) -> bytes:
+    key = ""
+    for line in request.decode("latin-1").split("\r\n"):
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "sec-websocket-key":
+            key = value.strip()
+    return (
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n"
+    ).encode()
+
+
+def client_request(port: int, path: str = "/") -> bytes:
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {LOOPBACK}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+
+
+def _read_head(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError("closed during the handshake")
+        data += chunk
+    return data
+
+
+class ThreadServer:
+    """A server for one blocking client: after the handshake it either
+    sends ``blob`` each time ``feed()`` is called, or counts the bytes it
+    receives (``wait_received(n)``)."""
+
+    def __init__(self, blob: bytes = b"") -> None:
+        self.blob = blob
+        self.listener = socket.create_server((LOOPBACK, 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"ws://{LOOPBACK}:{self.port}/"
+        self._go = threading.Semaphore(0)
+        self._received = 0
+        self._cond = threading.Condition()
+        self._conn: Optional[socket.socket] = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        self._conn = conn
+        conn.sendall(_response(_read_head(conn)))
+        if self.blob:
+            while True:
+                self._go.acquire()
+                if self._closed:
+                    return
+                conn.sendall(self.blob)
+        while True:
+            try:
+                chunk = conn.recv(1 << 20)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self._cond:
+                self._received += len(chunk)
+                self._cond.notify_all()
+
+    def feed(self) -> None:
+        self._go.release()
+
+    def wait_received(self, count: int, timeout: float = 30.0) -> None:
+        """Until ``count`` more bytes than at the last call have arrived."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._received >= count, timeout):
+                raise TimeoutError(f"received {self._received} of {count} bytes")
+            self._received -= count
+
+    def close(self) -> None:
+        self._closed = True
+        self._go.release()
+        for sock in (self._conn, self.listener):
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+        self._thread.join(5)
+
+
+class AsyncSink:
+    """An asyncio server that does the handshake and counts what it gets."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.waiter: Optional[Tuple[int, "asyncio.Future[None]"]] = None
+        self.server: Optional[asyncio.AbstractServer] = None
+        self.port = 0
+        self.tasks: List["asyncio.Task[None]"] = []
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, LOOPBACK, 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.append(task)
+        head = await reader.readuntil(b"\r\n\r\n")
+        writer.write(_response(head))
+        while True:
+            chunk = await reader.read(1 << 20)
+            if not chunk:
+                writer.close()
+                return
+            self.received += len(chunk)
+            if self.waiter is not None and self.received >= self.waiter[0]:
+                count, future = self.waiter
+                self.received -= count
+                self.waiter = None
+                future.set_result(None)
+
+    async def wait_received(self, count: int) -> None:
+        if self.received >= count:
+            self.received -= count
+            return
+        future = asyncio.get_running_loop().create_future()
+        self.waiter = (count, future)
+        await asyncio.wait_for(future, 30)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
