@@ -80,6 +80,11 @@ def _extensions():
         Extension("wsfast._objects_c", ["wsfast/_objects_c.pyx"], extra_compile_args=extra),
         # The frame codec is one Python file, compiled with the types of _codec_c.pxd.
         Extension("wsfast._codec_c", ["wsfast/_codec_py.py"], include_dirs=include, extra_compile_args=extra),
+        # aiohttp's reader on the codec's kernels (wsfast.dropin.aiohttp), built the same way.
+        Extension("wsfast._aiohttp_c", ["wsfast/_aiohttp_py.py"], extra_compile_args=extra),
+        # Drop-in readers: plain Python files compiled with the types of their .pxd.
+        Extension("wsfast.dropin._wsproto_c", ["wsfast/dropin/_wsproto_py.py"], extra_compile_args=extra),
+        Extension("wsfast.dropin._websockets_c", ["wsfast/dropin/_websockets_py.py"], extra_compile_args=extra),
     ]
     return cythonize(
         extensions,

@@ -93,7 +93,7 @@ HOSTILE: List[Tuple[str, Callable[[], Any]]] = [
     ("tuple", lambda: ()),
     ("tuple-junk", lambda: (None, 1, b"x")),
     ("list", lambda: [1, 2]),
-    ("dict", lambda: {}),
+    ("dict", dict),
 ]
 HOSTILE_BY_NAME = dict(HOSTILE)
 

@@ -12,8 +12,8 @@ from wsfast.__main__ import main
 def test_no_command_prints_usage_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     out = capsys.readouterr().out
-    assert out.startswith("usage: python -m wsfast {bench,echo,client,info}")
-    for command in ("bench", "echo", "client", "info"):
+    assert out.startswith("usage: python -m wsfast {bench,echo,client,info,run}")
+    for command in ("bench", "echo", "client", "info", "run"):
         assert f"  {command}" in out
 
 
@@ -46,7 +46,7 @@ def test_info_without_the_compiled_backend(capsys: pytest.CaptureFixture[str], m
     monkeypatch.setitem(sys.modules, "wsfast._mask_c", None)  # the import fails
     monkeypatch.delattr(wsfast, "_mask_c", raising=False)
     assert main(["info"]) == 0
-    assert "cpu features: (compiled backend not loaded)" in capsys.readouterr().out.splitlines()
+    assert "CPU features: not read (no compiled module; the pure backend uses none)" in capsys.readouterr().out.splitlines()
 
 
 def test_bench_and_client_dispatch(capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,7 +35,7 @@ def _run_threads(work: Callable[[int], None], threads: int = THREADS) -> None:
         try:
             barrier.wait()
             work(i)
-        except BaseException as exc:  # noqa: B902 - handed to the main thread
+        except BaseException as exc:  # handed to the main thread
             errors.append(exc)
 
     pool = [threading.Thread(target=target, args=(i,)) for i in range(threads)]

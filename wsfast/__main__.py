@@ -1,4 +1,4 @@
-"""Command line: ``python -m wsfast {bench,echo,client,info}``."""
+"""Command line: ``python -m wsfast {bench,echo,client,info,run}``."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         "echo": "run an echo server built on the codec",
         "client": "talk to a WebSocket server (ws://host:port/path)",
         "info": "is the fast path active (and why not), kernels, CPU features, host libraries",
+        "run": "run a program with the host libraries patched (run -m MODULE | SCRIPT)",
     }
     if not args or args[0] in ("-h", "--help") or args[0] not in commands:
-        print("usage: python -m wsfast {bench,echo,client,info} [options]\n")
+        print("usage: python -m wsfast {bench,echo,client,info,run} [options]\n")
         for name, text in commands.items():
             print(f"  {name:6} {text}")
         return 0 if args and args[0] in ("-h", "--help") else 2
@@ -24,6 +25,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from ._info import main as info_main
 
         return info_main(rest)
+    if command == "run":
+        from ._run import main as run_main
+
+        return run_main(rest)
     if command == "bench":
         from ._bench.cli import main as bench_main
 

@@ -3,6 +3,8 @@
 # the pure-Python import of the twin in _codec_py.py must name them too).
 
 cpdef bytes unmask_slice(bytes buf, Py_ssize_t start, Py_ssize_t end, bytes key, Py_ssize_t key_pos, Py_ssize_t phase)
+cpdef void mask_bytearray(bytearray data, bytes key) except *
+cpdef bytes frame_header(int first, Py_ssize_t n)
 cpdef bytes build_frame(Py_ssize_t first, bytes payload, bytes key_source, Py_ssize_t key_pos)
 cpdef bytes build_masked_frame(Py_ssize_t first, bytes payload)
 

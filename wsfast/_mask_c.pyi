@@ -4,6 +4,8 @@ from ._mask_py import Masker as Masker
 from ._mask_py import apply_mask as apply_mask
 from ._mask_py import build_frame as build_frame
 from ._mask_py import build_masked_frame as build_masked_frame
+from ._mask_py import frame_header as frame_header
+from ._mask_py import mask_bytearray as mask_bytearray
 from ._mask_py import mask_inplace as mask_inplace
 from ._mask_py import unmask_slice as unmask_slice
 

@@ -309,6 +309,41 @@ cpdef bytes unmask_slice(bytes buf, Py_ssize_t start, Py_ssize_t end, bytes key,
     return out
 
 
+cpdef void mask_bytearray(bytearray data, bytes key) except *:
+    """XOR ``data`` in place with the 4 bytes of ``key``, holding the GIL
+    (another thread could resize a bytearray under a released one)."""
+    if PyBytes_GET_SIZE(key) != 4:
+        raise ValueError(f"mask must be 4 bytes long, not {PyBytes_GET_SIZE(key)}")
+    cdef unsigned char *buf = <unsigned char *>PyByteArray_AS_STRING(data)
+    _run(buf, buf, PyByteArray_GET_SIZE(data), <const unsigned char *>PyBytes_AS_STRING(key), False)
+
+
+cpdef bytes frame_header(int first, Py_ssize_t n):
+    """An unmasked frame's header alone: ``first``, then the shortest
+    encoding of the payload length ``n`` (for a payload written apart)."""
+    cdef unsigned char head[10]
+    cdef Py_ssize_t size, i
+    cdef unsigned long long wide
+    head[0] = <unsigned char>first
+    if n < 0:
+        raise ValueError("negative payload length")
+    if n < 126:
+        head[1] = <unsigned char>n
+        size = 2
+    elif n < 65536:
+        head[1] = 126
+        head[2] = <unsigned char>(n >> 8)
+        head[3] = <unsigned char>n
+        size = 4
+    else:
+        head[1] = 127
+        wide = <unsigned long long>n
+        for i in range(8):
+            head[2 + i] = <unsigned char>(wide >> (56 - 8 * i))
+        size = 10
+    return PyBytes_FromStringAndSize(<char *>head, size)
+
+
 cpdef bytes build_frame(Py_ssize_t first, bytes payload, bytes key_source, Py_ssize_t key_pos):
     """A whole frame in one allocation: header with the shortest length
     encoding, then the payload, masked with the 4 bytes at ``key_pos`` of
@@ -388,7 +423,7 @@ cpdef bytes build_masked_frame(Py_ssize_t first, bytes payload):
     return _build(<unsigned char>first, payload, key)
 
 
-cdef bytes _build(unsigned char first, bytes payload, const unsigned char *key):
+cdef inline bytes _build(unsigned char first, bytes payload, const unsigned char *key):
     """The frame, masked with ``key`` unless it is NULL."""
     cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
     cdef Py_ssize_t head = 2 if n < 126 else (4 if n < 65536 else 10)

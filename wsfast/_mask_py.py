@@ -143,6 +143,25 @@ def unmask_slice(buf: bytes, start: int, end: int, key: bytes, key_pos: int, pha
     return _xor(buf[start:end], _rotate(k, phase & 3))
 
 
+def mask_bytearray(data: bytearray, key: bytes) -> None:
+    """XOR the bytearray ``data`` in place with the 4-byte ``key``."""
+    if len(key) != 4:
+        raise ValueError(f"mask must be 4 bytes long, not {len(key)}")
+    data[:] = _xor(bytes(data), key)
+
+
+def frame_header(first: int, n: int) -> bytes:
+    """An unmasked frame's header alone: ``first``, then the shortest
+    encoding of the payload length ``n`` (for a payload written apart)."""
+    if n < 0:
+        raise ValueError("negative payload length")
+    if n < 126:
+        return bytes((first & 0xFF, n))
+    if n < 65536:
+        return bytes((first & 0xFF, 126, n >> 8, n & 0xFF))
+    return bytes((first & 0xFF, 127)) + n.to_bytes(8, "big")
+
+
 def build_frame(first: int, payload: bytes, key_source: Optional[bytes], key_pos: int) -> bytes:
     """A whole frame: first header byte ``first``, the shortest length
     encoding, then ``payload``, masked with ``key_source[key_pos:key_pos + 4]``

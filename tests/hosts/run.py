@@ -22,6 +22,9 @@ A definition is ``tests/hosts/<module>.py`` with::
     ENV = {"USE_ASYNCIO": "1"}                    # for both runs
     PYTEST_ARGS = ["-k", "not network"]           # for both runs
     CONFTEST = "import logging ..."               # conftest.py for both runs
+    SERVER = ("websocket/tests/echo-server.py", "LOCAL_WS_SERVER_PORT")
+        # a helper server from the sdist, started for the runs on a free
+        # 127.0.0.1 port passed in that variable (it is never patched)
 
 A host whose tests need separate processes (autobahn on Twisted and on
 asyncio) lists them as ``RUNS = {"twisted": {"env": {...}, "tests": [...]}}``;
@@ -42,6 +45,7 @@ import importlib.util
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
@@ -258,6 +262,46 @@ def counts(result: Outcomes) -> str:
     return ", ".join(f"{tally[o]} {o}" for o in order if o in tally) or "no tests"
 
 
+class HelperServer:
+    """The definition's ``SERVER``: a script from the sdist listening on a
+    free port (named to it and to the tests by an environment variable)."""
+
+    def __init__(self, definition: types.ModuleType, source: Path) -> None:
+        self.process: Optional[subprocess.Popen] = None
+        self.env: Dict[str, str] = {}
+        server = getattr(definition, "SERVER", None)
+        if not server:
+            return
+        script, variable = server
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.env = {variable: str(port)}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WSFAST_HOST")}
+        env.update(self.env)
+        self.process = subprocess.Popen([sys.executable, str(source / script)], env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.2)
+        self.close()
+        raise RuntimeError(f"the helper server {script} did not start")
+
+    def close(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
 def run_host(definition: types.ModuleType, cache: Path, keep: Optional[Path]) -> bool:
     name = definition.NAME
     version = installed_version(definition.DISTRIBUTION)
@@ -268,7 +312,9 @@ def run_host(definition: types.ModuleType, cache: Path, keep: Optional[Path]) ->
     source = sdist(definition.DISTRIBUTION, version, cache)
     deps = test_dependencies(definition, cache)
     work = (keep / name) if keep else Path(tempfile.mkdtemp(prefix=f"wsfast-hosts-{name}-"))
+    helper: Optional[HelperServer] = None
     try:
+        helper = HelperServer(definition, source)
         if work.exists() and keep:
             shutil.rmtree(work)
         tests = prepare(definition, source, work)
@@ -277,6 +323,7 @@ def run_host(definition: types.ModuleType, cache: Path, keep: Optional[Path]) ->
         befores, afters = [], []
         t_before = t_after = 0.0
         for label, env, paths in runs(definition):
+            env = {**env, **helper.env}
             files = [Path(p).name for p in paths]
             result, report, elapsed = run_pytest(definition, work, files, False, env, label, deps)
             unpatched.update(result)
@@ -287,6 +334,8 @@ def run_host(definition: types.ModuleType, cache: Path, keep: Optional[Path]) ->
             afters.append(report)
             t_after += elapsed
     finally:
+        if helper is not None:
+            helper.close()
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
     ok = True

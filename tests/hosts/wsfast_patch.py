@@ -2,7 +2,8 @@
 import it, and report what was patched.
 
 Loaded with ``-p wsfast_patch`` by ``run.py``. With ``WSFAST_HOST_PATCH=name``
-it calls ``wsfast.patch(name)`` as the plugin is imported, ahead of
+it calls ``wsfast.patch(name)`` as the plugin is imported (after hiding the packages
+named in ``WSFAST_HOST_HIDE``, e.g. ``wsaccel``), ahead of
 collection, and stops the run (a usage error) if the host was not patched.
 In both runs it writes ``{"patched": ..., "replaced": n, "still_patched":
 bool}`` to ``WSFAST_HOST_REPORT`` when the session ends, so the runner can
@@ -27,6 +28,12 @@ from wsfast import dropin
 # here, before pytest reads the plugins' entry points (pytest-asyncio).
 if os.environ.get("WSFAST_HOST_DEPS"):
     sys.path.append(os.environ["WSFAST_HOST_DEPS"])
+
+# Accelerators to hide, as on a plain install (websocket-client picks
+# wsaccel at import time): WSFAST_HOST_HIDE=wsaccel.
+for _package in filter(None, os.environ.get("WSFAST_HOST_HIDE", "").split(",")):
+    for _name in (_package, f"{_package}.xormask", f"{_package}.utf8validator"):
+        sys.modules[_name] = None  # type: ignore[assignment]
 
 HOST = os.environ.get("WSFAST_HOST_PATCH")
 REPORT = os.environ.get("WSFAST_HOST_REPORT")

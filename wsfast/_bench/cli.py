@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
             "own public paths (--only takes host names or host/case prefixes)"
         ),
     )
+    parser.add_argument(
+        "--without-wsaccel",
+        action="store_true",
+        help="with --hosts: hide wsaccel from the hosts, as on a plain install (websocket-client uses it)",
+    )
     # For tests and quick experiments: override the timing settings.
     parser.add_argument("--repeat", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--min-time", type=float, metavar="MS", help=argparse.SUPPRESS)
@@ -132,6 +137,9 @@ def _main(argv: Optional[List[str]]) -> int:
     if args.hosts:
         from . import hosts
 
+        if args.without_wsaccel and not hosts.hide("wsaccel"):
+            print("python -m wsfast bench: --without-wsaccel: wsaccel is imported already", file=sys.stderr)
+            return 2
         return hosts.main(args.only, _settings(args), args.quick, args.json if args.json != "-" else None)
     try:
         chosen = workloads.select(args.only)

@@ -6,6 +6,7 @@ frames from a raw client, and ``websocket_connect()``'s connection sending
 from __future__ import annotations
 
 import asyncio
+import importlib
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import Case
@@ -13,19 +14,21 @@ from . import _loopback as lb
 
 
 def _receive(blob: bytes, count: int) -> Tuple[Any, Any]:
-    import tornado.web
-    import tornado.websocket
+    importlib.import_module("tornado.web")
+    importlib.import_module("tornado.websocket")
+    tornado: Any = importlib.import_module("tornado")
 
     loop = asyncio.new_event_loop()
     state: Dict[str, Any] = {"count": 0, "bytes": 0, "last": None, "future": None}
 
-    class Handler(tornado.websocket.WebSocketHandler):
-        def on_message(self, message: Any) -> None:
-            state["count"] += 1
-            state["bytes"] += len(message)
-            if state["count"] == count:
-                state["last"] = message
-                state["future"].set_result(None)
+    def on_message(self: Any, message: Any) -> None:
+        state["count"] += 1
+        state["bytes"] += len(message)
+        if state["count"] == count:
+            state["last"] = message
+            state["future"].set_result(None)
+
+    Handler = type("Handler", (tornado.websocket.WebSocketHandler,), {"on_message": on_message})
 
     async def start() -> Tuple[Any, asyncio.StreamWriter]:
         app = tornado.web.Application([(r"/", Handler)], websocket_max_message_size=1 << 24)
@@ -69,7 +72,8 @@ def _receive(blob: bytes, count: int) -> Tuple[Any, Any]:
 
 
 def _send(messages: List[Tuple[bool, bytes]]) -> Tuple[Any, Any]:
-    import tornado.websocket
+    importlib.import_module("tornado.websocket")
+    tornado: Any = importlib.import_module("tornado")
 
     loop = asyncio.new_event_loop()
     sink = lb.AsyncSink()
@@ -107,9 +111,9 @@ def _send(messages: List[Tuple[bool, bytes]]) -> Tuple[Any, Any]:
 
 
 def _mask(size: int) -> Tuple[Any, Any]:
-    import tornado.websocket
+    websocket: Any = importlib.import_module("tornado.websocket")
 
-    mask = getattr(tornado.websocket, "_websocket_mask")  # what the frame reader calls
+    mask = websocket._websocket_mask  # what the frame reader calls
     data = lb.text_64k()[:size]
     key = b"\x37\xfa\x21\x3d"
     return (lambda: mask(key, data)), (lambda: None)
