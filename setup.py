@@ -82,6 +82,9 @@ def _extensions():
         Extension("wsfast._codec_c", ["wsfast/_codec_py.py"], include_dirs=include, extra_compile_args=extra),
         # aiohttp's reader on the codec's kernels (wsfast.dropin.aiohttp), built the same way.
         Extension("wsfast._aiohttp_c", ["wsfast/_aiohttp_py.py"], extra_compile_args=extra),
+        # Drop-in readers: plain Python files compiled with the types of their .pxd.
+        Extension("wsfast.dropin._wsproto_c", ["wsfast/dropin/_wsproto_py.py"], extra_compile_args=extra),
+        Extension("wsfast.dropin._websockets_c", ["wsfast/dropin/_websockets_py.py"], extra_compile_args=extra),
     ]
     return cythonize(
         extensions,

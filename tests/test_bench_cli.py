@@ -204,6 +204,48 @@ def test_a_wrong_answer_is_never_timed() -> None:
     assert result.reason.startswith("check:")
 
 
+def test_deflate_rows(tmp_path: Path) -> None:
+    # The permessage-deflate rows: every candidate's answer checked (its
+    # frames inflate to the messages, its messages are the texts), wsfast
+    # with stdlib zlib beside the peers, the faster libraries when installed.
+    path = tmp_path / "deflate.json"
+    code = cli.main(["--quick", "--only", "deflate-recv/1KiB", "deflate-send/1KiB", "--json", str(path), *TINY])
+    assert code == 0
+    results = json.loads(path.read_text(encoding="utf-8"))["results"]
+    assert {r["workload"] for r in results} == {"deflate-recv/1KiB", "deflate-send/1KiB"}
+    assert not [(r["candidate"], r["reason"]) for r in results if r["status"] == "failed"]
+    ran = {(r["workload"], r["candidate"]) for r in results if r["status"] == "ok"}
+    assert ("deflate-recv/1KiB", "wsfast-python zlib") in ran
+    assert ("deflate-send/1KiB", "wsfast-python zlib") in ran
+    candidates = {r["candidate"] for r in results}
+    assert {"aiohttp reader_c", "websockets PerMessageDeflate", "wsfast-cython zlib-ng", "wsfast-cython isal"} <= candidates
+
+
+def test_deflate_check_catches_a_wrong_answer() -> None:
+    # A sender whose frames do not inflate to the messages is caught.
+    from wsfast._bench import deflate
+
+    workload = workloads.get("deflate-send/1KiB")
+    inputs = workload.inputs()
+    check = deflate._expect_sent(inputs.messages, lambda _: b"")
+    with pytest.raises(AssertionError):
+        check(None)
+    reversed_check = deflate._expect_received(list(reversed(inputs.texts)), True)
+    with pytest.raises(AssertionError):
+        reversed_check(inputs.texts)
+
+
+def test_deflate_module_imports_on_its_own() -> None:
+    # workloads imports it while building the registry; it must also import
+    # first, in a fresh interpreter.
+    import subprocess
+
+    code = "import wsfast._bench.deflate as d; print(len(d.deflate_workloads()))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "4"
+
+
 # -- noise: the rules on synthetic timings (no clock involved) ---------------
 
 

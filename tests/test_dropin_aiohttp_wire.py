@@ -16,7 +16,7 @@ import contextlib
 import os
 import struct
 import types
-from typing import Any, AsyncIterator, Iterator, List, Optional, Tuple
+from typing import Any, AsyncIterator, Iterator, List, Tuple
 
 import pytest
 
@@ -117,7 +117,7 @@ def test_server_round_trips(state: str, ws: types.SimpleNamespace) -> None:
     PARSERS.clear()
 
     async def main() -> List[Any]:
-        async with aiohttp_server(echo_handler) as port:
+        async with aiohttp_server(echo_handler) as port:  # noqa: SIM117 - the inner one needs the port
             async with websockets.asyncio.client.connect(f"ws://{LOOPBACK}:{port}/", max_size=None) as client:
                 got = []
                 for message in MESSAGES:
@@ -128,7 +128,7 @@ def test_server_round_trips(state: str, ws: types.SimpleNamespace) -> None:
     got = run(main())
     assert [type(m) for m in got] == [type(m) for m in MESSAGES]
     assert got == MESSAGES
-    assert PARSERS == [expected_parser(state, ws)]
+    assert [expected_parser(state, ws)] == PARSERS
 
 
 def test_client_round_trips(state: str, ws: types.SimpleNamespace) -> None:
@@ -143,7 +143,7 @@ def test_client_round_trips(state: str, ws: types.SimpleNamespace) -> None:
     async def main() -> List[Any]:
         async with websockets.asyncio.server.serve(echo, LOOPBACK, 0, max_size=None) as server:
             port = server.sockets[0].getsockname()[1]
-            async with aiohttp.ClientSession() as session:
+            async with aiohttp.ClientSession() as session:  # noqa: SIM117
                 async with session.ws_connect(f"ws://{LOOPBACK}:{port}/", max_msg_size=8 * 2**20) as conn:
                     got = []
                     for message in MESSAGES:
@@ -159,7 +159,7 @@ def test_client_round_trips(state: str, ws: types.SimpleNamespace) -> None:
     got = run(main())
     assert [type(m) for m in got] == [type(m) for m in MESSAGES]
     assert got == MESSAGES
-    assert PARSERS == [expected_parser(state, ws)]
+    assert [expected_parser(state, ws)] == PARSERS
 
 
 # ---------------------------------------------------------------------------
@@ -293,7 +293,7 @@ def client_answer(stream: bytes) -> Tuple[List[Any], List[Any]]:
         server = await asyncio.start_server(serve, LOOPBACK, 0)
         port = server.sockets[0].getsockname()[1]
         seen: List[Any] = []
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession() as session:  # noqa: SIM117
             async with session.ws_connect(f"ws://{LOOPBACK}:{port}/", max_msg_size=RAW_LIMIT) as ws:
                 async for msg in ws:
                     seen.append(observed(msg))

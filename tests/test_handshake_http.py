@@ -381,3 +381,25 @@ def test_client_fails_a_bad_answer_at_once(answer: bytes, error: type, why: str,
 def test_headers_refuse_strings_as_pairs(pair: object) -> None:
     with pytest.raises(TypeError, match="pairs"):
         Headers([pair])  # type: ignore[list-item]
+
+
+def test_client_context_after_the_server_closed_and_abort(ws: types.SimpleNamespace) -> None:
+    from wsfast import _echo
+
+    async def scenario() -> Tuple[int, bool]:
+        server = await _echo.serve("127.0.0.1", 0, implementation=ws.IMPLEMENTATION)
+        try:
+            async with await _echo.connect("127.0.0.1", server.port, implementation=ws.IMPLEMENTATION) as client:
+                await client.send_text("hi")
+                assert await client.recv() == "hi"
+                code, _ = await client.close(1000)
+            # __aexit__ on a closed client only waits for TCP to end.
+            other = await _echo.connect("127.0.0.1", server.port, implementation=ws.IMPLEMENTATION)
+            other.abort()
+            await asyncio.wait_for(other.wait_closed(), 5)
+            return code, other.open
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    assert asyncio.run(scenario()) == (1000, False)

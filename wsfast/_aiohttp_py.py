@@ -35,11 +35,6 @@ import weakref
 from collections import deque
 from typing import Any, List, Optional, Tuple, Union
 
-from aiohttp.client_exceptions import ClientConnectionResetError
-from aiohttp.compression_utils import TooManyMembersError, ZLibDecompressor
-from aiohttp.helpers import _EXC_SENTINEL, set_exception as _set_exception
-from aiohttp.log import ws_logger
-from aiohttp.streams import EofStream
 from aiohttp._websocket.helpers import (
     MASK_LEN,
     MSG_SIZE,
@@ -56,8 +51,13 @@ from aiohttp._websocket.models import (
     WSMessageTextBytes,
     WSMsgType,
 )
-
 from aiohttp._websocket.writer import WebSocketWriter as _Writer
+from aiohttp.client_exceptions import ClientConnectionResetError
+from aiohttp.compression_utils import TooManyMembersError, ZLibDecompressor
+from aiohttp.helpers import _EXC_SENTINEL
+from aiohttp.helpers import set_exception as _set_exception
+from aiohttp.log import ws_logger
+from aiohttp.streams import EofStream
 
 from ._mask_py import build_frame, frame_header, mask_bytearray, unmask_slice
 from ._utf8_py import decode_utf8
@@ -311,7 +311,7 @@ class WebSocketReader:
         payload: Union[bytes, bytearray],
         compressed: int,
     ) -> None:
-        if opcode == OP_CODE_TEXT or opcode == OP_CODE_BINARY or opcode == OP_CODE_CONTINUATION:
+        if opcode == OP_CODE_TEXT or opcode == OP_CODE_BINARY or opcode == OP_CODE_CONTINUATION:  # noqa: SIM109 - C int compares
             if opcode == OP_CODE_CONTINUATION and self._opcode == OP_CODE_NOT_SET:
                 raise WebSocketError(
                     WSCloseCode.PROTOCOL_ERROR,

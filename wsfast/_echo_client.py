@@ -14,7 +14,7 @@ import sys
 import threading
 import types
 import urllib.parse
-from typing import Any, Callable, Deque, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import _backend
 from ._echo_common import (
@@ -35,7 +35,8 @@ from ._echo_common import (
     load_api,
 )
 from ._errors import ProtocolError
-from ._handshake import HandshakeError, build_request, check_response, head_end, parse_response
+from ._extensions import DeflateParams, deflate_check, deflate_offer
+from ._handshake import HandshakeError, Headers, build_request, check_response, head_end, parse_response
 
 __all__ = ["Client", "ConnectionClosed", "connect", "main"]
 
@@ -65,11 +66,13 @@ class _ClientConnection(Endpoint):
         max_message_size: Optional[int],
         request: bytes,
         key: str,
+        offer: Optional[Dict[str, Any]] = None,
     ) -> None:
         super().__init__(api, max_message_size)
         loop = asyncio.get_running_loop()
         self._request = request
         self._key = key
+        self._offer = offer
         self._head = bytearray()
         self.opened = loop.create_future()
         self.queue: Deque[Data] = collections.deque()
@@ -130,11 +133,23 @@ class _ClientConnection(Endpoint):
                 return
             head, rest = bytes(self._head[:end]), bytes(self._head[end:])
             self._head = bytearray()
-            check_response(parse_response(head), self._key)
+            response = parse_response(head)
+            check_response(response, self._key)
+            # An extension this end did not offer, or an answer that breaks
+            # the offer's terms, fails the connection (RFC 7692 §5).
+            if self._offer is not None:
+                deflate = deflate_check(response, **self._offer)
+            elif response.headers.get_all("Sec-WebSocket-Extensions"):
+                raise HandshakeError(
+                    "Sec-WebSocket-Extensions in the response, but no extension was offered",
+                    "Sec-WebSocket-Extensions",
+                )
+            else:
+                deflate = None
         except HandshakeError as exc:
             self._handshake_failed(exc)
             return
-        self._open(rest)
+        self._open(rest, deflate)
         if not self.opened.done():
             self.opened.set_result(None)
 
@@ -244,6 +259,11 @@ class Client:
         return self._p.error
 
     @property
+    def deflate(self) -> Optional[DeflateParams]:
+        """The negotiated permessage-deflate parameters; None without it."""
+        return self._p.deflate
+
+    @property
     def open(self) -> bool:
         return self._p.state == OPEN
 
@@ -266,14 +286,21 @@ class Client:
             p.state = CLOSING
         await p.drain()
 
+    async def send_message(self, opcode: int, payload: Any) -> None:
+        """One whole data message, compressed when permessage-deflate was
+        negotiated (``send_frame`` always sends a frame as it is)."""
+        self._check_open()
+        self._p._send_message(opcode, payload)
+        await self._p.drain()
+
     async def send_text(self, text: str) -> None:
-        await self.send_frame(OP_TEXT, text)
+        await self.send_message(OP_TEXT, text)
 
     async def send_bytes(self, data: bytes) -> None:
-        await self.send_frame(OP_BINARY, data)
+        await self.send_message(OP_BINARY, data)
 
     async def send(self, data: Data) -> None:
-        await self.send_frame(OP_TEXT if isinstance(data, str) else OP_BINARY, data)
+        await self.send_message(OP_TEXT if isinstance(data, str) else OP_BINARY, data)
 
     async def send_fragments(self, parts: List[Data]) -> None:
         """One message in ``len(parts)`` frames; text if the parts are ``str``."""
@@ -359,15 +386,27 @@ async def connect(
     max_message_size: Optional[int] = DEFAULT_MAX_MESSAGE_SIZE,
     timeout: float = HANDSHAKE_TIMEOUT,
     extra_headers: Any = None,
+    deflate: Union[bool, Mapping[str, Any]] = True,
 ) -> Client:
-    """Open a WebSocket connection to ``ws://host:port/path``."""
+    """Open a WebSocket connection to ``ws://host:port/path``.
+
+    ``deflate``: offer permessage-deflate (``True``: ``deflate_offer()``'s
+    default offer), offer nothing (``False``), or offer with these
+    ``deflate_offer`` keyword arguments (a dict). ``Client.deflate`` tells
+    what was negotiated.
+    """
     api = load_api(implementation)
     host_header = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    request, key = build_request(host_header, path, extra_headers=extra_headers)
+    offer: Optional[Dict[str, Any]] = None
+    headers = list(Headers(extra_headers)) if extra_headers is not None else []
+    if deflate is not False:
+        offer = {} if deflate is True else dict(deflate)
+        headers.append(("Sec-WebSocket-Extensions", deflate_offer(**offer)))
+    request, key = build_request(host_header, path, extra_headers=headers)
     loop = asyncio.get_running_loop()
     transport, protocol = await asyncio.wait_for(
         loop.create_connection(
-            lambda: _ClientConnection(api, max_message_size, request, key), host, port
+            lambda: _ClientConnection(api, max_message_size, request, key, offer), host, port
         ),
         timeout,
     )
@@ -379,8 +418,6 @@ async def connect(
         transport.abort()
         raise
     return Client(protocol)
-
-
 
 
 # ---------------------------------------------------------------------------
@@ -466,7 +503,13 @@ async def _echo_back(client: Client) -> None:
 async def _autobahn(url: str, args: argparse.Namespace) -> int:
     """Run every case of an Autobahn fuzzingserver at ``url`` as its testee."""
     host, port, _ = parse_url(url)
-    options = {"implementation": args.implementation, "max_message_size": args.max_message_size}
+    # Autobahn's 13.2, 13.5 and 13.6 ask for no context takeover only from a
+    # client whose offer has client_no_context_takeover (RFC 7692: the
+    # client then drops its context whatever the answer, and does).
+    deflate: Any = {"client_no_context_takeover": True} if args.deflate else False
+    options: Dict[str, Any] = dict(
+        implementation=args.implementation, max_message_size=args.max_message_size, deflate=deflate
+    )
     counter = await connect(host, port, "/getCaseCount", **options)
     count = int(await counter.recv())
     await counter.wait_closed()
@@ -489,9 +532,17 @@ async def _run(args: argparse.Namespace) -> int:
         return await _autobahn(args.url, args)
     host, port, path = parse_url(args.url)
     client = await connect(
-        host, port, path, implementation=args.implementation, max_message_size=args.max_message_size
+        host,
+        port,
+        path,
+        implementation=args.implementation,
+        max_message_size=args.max_message_size,
+        deflate=args.deflate,
     )
-    print(f"connected to {args.url} ({client.implementation} backend)", file=sys.stderr, flush=True)
+    extensions = f"; {client.deflate.header_value()}" if client.deflate else ""
+    print(
+        f"connected to {args.url} ({client.implementation} backend{extensions})", file=sys.stderr, flush=True
+    )
     await (_echo_back(client) if args.echo else _interactive(client))
     reason = f" reason {client.close_reason!r}" if client.close_reason else ""
     print(f"closed: code {client.close_code}{reason}", file=sys.stderr, flush=True)
@@ -532,6 +583,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_MAX_MESSAGE_SIZE,
         help="largest message accepted, in bytes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-deflate",
+        dest="deflate",
+        action="store_false",
+        help="do not offer permessage-deflate (RFC 7692), offered by default",
     )
     return parser
 

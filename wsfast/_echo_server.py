@@ -14,7 +14,7 @@ import asyncio
 import logging
 import signal
 import types
-from typing import Any, List, Optional, Set
+from typing import Any, Dict, List, Mapping, Optional, Set, Union
 
 from . import _backend
 from ._echo_common import (
@@ -31,6 +31,7 @@ from ._echo_common import (
     log,
     shorten,
 )
+from ._extensions import deflate_choose
 from ._handshake import HandshakeError, build_response, check_request, head_end, parse_request, reject_response
 
 _PHRASES = {400: "Bad Request", 426: "Upgrade Required", 431: "Request Header Fields Too Large"}
@@ -47,9 +48,11 @@ class _ServerConnection(Endpoint):
         max_message_size: Optional[int],
         server_header: str,
         live: "Set[_ServerConnection]",
+        deflate: Optional[Mapping[str, Any]] = None,
     ) -> None:
         super().__init__(api, max_message_size)
         self._server_header = server_header
+        self._deflate_wishes = deflate
         self._live = live
         self._head = bytearray()
         self._timer: Optional[asyncio.TimerHandle] = None
@@ -108,13 +111,35 @@ class _ServerConnection(Endpoint):
             # anything else is a bad request.
             self._reject(exc.status, _PHRASES.get(exc.status, "Bad Request"), str(exc))
             return
+        # The first acceptable permessage-deflate offer, if any; a bad offer
+        # is declined, never a reason to refuse the connection (RFC 7692 §5).
+        chosen = None
+        if self._deflate_wishes is not None:
+            chosen = deflate_choose(request, **self._deflate_wishes)
         assert self.transport is not None
-        self.transport.write(build_response(key, extra_headers=[("Server", self._server_header)]))
+        self.transport.write(
+            build_response(
+                key,
+                extensions=chosen[1] if chosen else None,
+                extra_headers=[("Server", self._server_header)],
+            )
+        )
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        log.info("connected %s: GET %s (%s backend)", self.peer, request.path, self.api.IMPLEMENTATION)
-        self._open(rest)
+        if chosen:
+            extensions = f"negotiated {chosen[1]}"
+        else:
+            offered = ", ".join(request.headers.get_all("Sec-WebSocket-Extensions"))
+            extensions = f"declined {offered!r}" if offered else "no extension offered"
+        log.info(
+            "connected %s: GET %s (%s backend; %s)",
+            self.peer,
+            request.path,
+            self.api.IMPLEMENTATION,
+            extensions,
+        )
+        self._open(rest, chosen[0] if chosen else None)
 
     def _reject(self, status: int, phrase: str, why: str) -> None:
         assert self.transport is not None
@@ -128,7 +153,7 @@ class _ServerConnection(Endpoint):
             return
         if log.isEnabledFor(logging.INFO):
             log.info("message from %s: %s", self.peer, shorten(data))
-        self._send(OP_TEXT if isinstance(data, str) else OP_BINARY, data)
+        self._send_message(OP_TEXT if isinstance(data, str) else OP_BINARY, data)
 
 
 class EchoServer:
@@ -170,12 +195,16 @@ async def serve(
     *,
     implementation: Optional[str] = None,
     max_message_size: Optional[int] = DEFAULT_MAX_MESSAGE_SIZE,
+    deflate: Union[bool, Mapping[str, Any]] = True,
 ) -> EchoServer:
     """Start an echo server; ``port=0`` picks a free port (see ``.port``).
 
     ``implementation`` is ``"cython"``, ``"python"`` or ``None`` for the
-    backend the package selected.
+    backend the package selected. ``deflate``: accept permessage-deflate
+    when a client offers it (``True``), never (``False``), or with these
+    ``deflate_choose`` keyword arguments (a dict).
     """
+    wishes = _wishes(deflate)
     api = load_api(implementation)
     from . import __version__
 
@@ -183,10 +212,20 @@ async def serve(
     live: Set[_ServerConnection] = set()
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: _ServerConnection(api, max_message_size, header, live), host, port
+        lambda: _ServerConnection(api, max_message_size, header, live, wishes), host, port
     )
     return EchoServer(server, api.IMPLEMENTATION, live)
 
+
+
+def _wishes(deflate: Union[bool, Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
+    if deflate is True:
+        return {}
+    if deflate is False:
+        return None
+    wishes = dict(deflate)
+    deflate_choose(None, **wishes)  # a TypeError or ValueError now, not per connection
+    return wishes
 
 
 # ---------------------------------------------------------------------------
@@ -214,6 +253,12 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_MESSAGE_SIZE,
         help="largest message accepted, in bytes (default: %(default)s)",
     )
+    parser.add_argument(
+        "--no-deflate",
+        dest="deflate",
+        action="store_false",
+        help="decline permessage-deflate (RFC 7692), accepted by default when a client offers it",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     return parser
 
@@ -224,10 +269,15 @@ async def _run(args: argparse.Namespace) -> None:
         args.port,
         implementation=args.implementation,
         max_message_size=args.max_message_size,
+        deflate=args.deflate,
     )
     host = f"[{server.host}]" if ":" in server.host else server.host
     log.info(
-        "echo server (%s backend) listening on ws://%s:%d/", server.implementation, host, server.port
+        "echo server (%s backend) listening on ws://%s:%d/ (permessage-deflate %s)",
+        server.implementation,
+        host,
+        server.port,
+        "accepted" if args.deflate else "declined",
     )
     loop = asyncio.get_running_loop()
     stop: "asyncio.Future[None]" = loop.create_future()

@@ -58,7 +58,7 @@ _BITS_VALUE = re.compile(r"8|9|1[0-5]")
 
 Param = Tuple[str, Optional[str]]
 Element = Tuple[str, List[Param]]
-Offers = Union[Request, Headers, str, Sequence[str], None]
+Offers = Union[Request, Response, Headers, str, Sequence[str], None]
 
 
 @dataclass(frozen=True)

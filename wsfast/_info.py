@@ -71,7 +71,7 @@ def fast_path(
             f"{interpreter} runs the pure-Python backend: the compiled modules are built for "
             "CPython's C API (wsfast behaves the same, only slower)"
         )
-    if _env.extensions_mode(env) == "0":
+    if raw.strip() and _env.extensions_mode(env) == "0":
         return False, f"pure Python chosen by WSFAST_EXTENSIONS={raw}"
     if import_error is None:
         import_error = _compiled_import_error() or "the compiled modules did not load"

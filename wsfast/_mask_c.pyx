@@ -423,7 +423,7 @@ cpdef bytes build_masked_frame(Py_ssize_t first, bytes payload):
     return _build(<unsigned char>first, payload, key)
 
 
-cdef bytes _build(unsigned char first, bytes payload, const unsigned char *key):
+cdef inline bytes _build(unsigned char first, bytes payload, const unsigned char *key):
     """The frame, masked with ``key`` unless it is NULL."""
     cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
     cdef Py_ssize_t head = 2 if n < 126 else (4 if n < 65536 else 10)

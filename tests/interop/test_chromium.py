@@ -4,8 +4,11 @@ The page (``chromium/index.html`` + ``interop.js``) is served over http on
 127.0.0.1 and talks to two servers:
 
 * the wsfast echo server: open, send ``Hello Server!`` and receive the echo,
-  empty text, binary (ArrayBuffer), 1 MiB of text and of binary, Unicode
-  with emoji, then a close with a code and a reason;
+  empty text, binary (ArrayBuffer), 1 and 4 MiB of text and of binary,
+  Unicode with emoji, then a close with a code and a reason. The browser
+  offers permessage-deflate by default and the echo server accepts it, so
+  every message goes both ways compressed (RFC 7692); the page reports the
+  extension the connection negotiated;
 * a raw server that sends frames built by ``encode_frame`` (every length
   encoding, fragments with a ping between them, a 125-byte ping, 1 MiB) and
   checks that the browser accepted each one: it echoes every message back,
@@ -58,7 +61,20 @@ _CONSOLE = re.compile(r':CONSOLE[^\]]*\] "(?P<message>.*)", source: ')
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
-ECHO_CHECKS = ["open", "hello", "empty", "unicode", "text-1MiB", "binary", "binary-1MiB", "close"]
+ECHO_CHECKS = [
+    "open",
+    "extensions",
+    "hello",
+    "empty",
+    "unicode",
+    "text-1MiB",
+    "text-4MiB",
+    "binary",
+    "binary-1MiB",
+    "binary-4MiB",
+    "binary-json-4MiB",
+    "close",
+]
 
 
 def _bytes(n: int) -> bytes:
@@ -265,6 +281,10 @@ def test_browser_against_echo_server(check: str, chromium_run: Any) -> None:
     name = f"echo-{check}"
     assert name in results, f"the page did not report {name}; " + _explain(console)
     assert results[name]["ok"], f"{name}: {results[name]['detail']}"
+    if check == "extensions":
+        # Chromium offers "permessage-deflate; client_max_window_bits"; the
+        # echo server takes it with the defaults.
+        assert results[name]["detail"] == "permessage-deflate"
 
 
 @pytest.mark.parametrize("name", MESSAGE_NAMES)

@@ -80,7 +80,8 @@ def test_client_command(ws: types.SimpleNamespace, echo_server: BackgroundServer
     with spawn(_client_argv(ws, echo_server.url + "chat"), cwd=ROOT) as client:
         assert client.proc.stdin is not None
         connected = next(client.lines("stderr", 30))
-        assert connected == f"connected to {echo_server.url}chat ({ws.IMPLEMENTATION} backend)"
+        # The echo server takes the client's permessage-deflate offer.
+        assert connected == f"connected to {echo_server.url}chat ({ws.IMPLEMENTATION} backend; permessage-deflate)"
         client.proc.stdin.write("Hello Server!\nünïcode €\n\n".encode("utf-8"))
         client.proc.stdin.flush()
         received = list(itertools.islice(client.lines("stdout", 30), 3))
@@ -88,6 +89,16 @@ def test_client_command(ws: types.SimpleNamespace, echo_server: BackgroundServer
         client.proc.stdin.close()  # Ctrl-D
         assert client.proc.wait(30) == 0
         assert list(client.lines("stderr", 10)) == ["closed: code 1000"]
+
+
+def test_client_command_no_deflate(ws: types.SimpleNamespace, echo_server: BackgroundServer) -> None:
+    with spawn(_client_argv(ws, echo_server.url, "--no-deflate"), cwd=ROOT) as client:
+        assert client.proc.stdin is not None
+        assert next(client.lines("stderr", 30)) == f"connected to {echo_server.url} ({ws.IMPLEMENTATION} backend)"
+        client.proc.stdin.write(b"plain\n")
+        client.proc.stdin.close()
+        assert next(client.lines("stdout", 30)) == "< plain"
+        assert client.proc.wait(30) == 0
 
 
 def test_client_command_server_closes(ws: types.SimpleNamespace) -> None:

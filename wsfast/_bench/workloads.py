@@ -1313,6 +1313,9 @@ def _all_workloads() -> List[Workload]:
                 _build_candidates,
             )
         )
+    from .deflate import deflate_workloads  # it builds on this module's pieces
+
+    workloads += deflate_workloads()
     return workloads
 
 

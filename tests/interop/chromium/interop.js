@@ -75,6 +75,18 @@ function pattern(n) {
   return out;
 }
 
+// Compressible text: JSON-like records, as chat and API traffic looks.
+function jsonText(n) {
+  const parts = [];
+  let length = 0;
+  for (let i = 0; length < n; i++) {
+    const record = JSON.stringify({ id: i, user: `user${i % 97}`, text: `message number ${i} \u00e9`, ok: i % 3 === 0 }) + '\n';
+    parts.push(record);
+    length += record.length;
+  }
+  return parts.join('').slice(0, n);
+}
+
 function sameBytes(a, b) {
   if (!(a instanceof ArrayBuffer)) return false;
   const x = new Uint8Array(a);
@@ -94,12 +106,15 @@ async function echoSuite(port) {
   const c = connect(`ws://127.0.0.1:${port}/`);
   await withTimeout(c.opened, 10000, 'open');
   check(suite, 'open', c.ws.readyState === WebSocket.OPEN, c.ws.url);
+  // The browser offers permessage-deflate on its own; this is the server's answer.
+  check(suite, 'extensions', c.ws.extensions.startsWith('permessage-deflate'), c.ws.extensions);
 
   const textCases = [
     ['hello', 'Hello Server!'],
     ['empty', ''],
     ['unicode', 'h\u00e9llo w\u00f6rld \u2014 \u65e5\u672c\u8a9e \u{1F600}\u{1F389}\u{1F468}\u200d\u{1F469}\u200d\u{1F467} \u{1D11E}'],
     ['text-1MiB', 'wsfast \u00e9\u65e5\u{1F600} '.repeat(65536)],
+    ['text-4MiB', jsonText(4 * 1024 * 1024)],
   ];
   for (const [name, text] of textCases) {
     c.ws.send(text);
@@ -109,6 +124,8 @@ async function echoSuite(port) {
   const binaryCases = [
     ['binary', Uint8Array.from({ length: 256 }, (_, i) => i)],
     ['binary-1MiB', pattern(1024 * 1024)],
+    ['binary-4MiB', pattern(4 * 1024 * 1024)],
+    ['binary-json-4MiB', new TextEncoder().encode(jsonText(4 * 1024 * 1024))],
   ];
   for (const [name, bytes] of binaryCases) {
     c.ws.send(bytes.buffer);

@@ -1,6 +1,12 @@
 // Node's `ws` client against the wsfast echo server.
 //
-//   node client.mjs ws://127.0.0.1:PORT/
+//   node client.mjs ws://127.0.0.1:PORT/ [DEFLATE_OPTIONS_JSON]
+//
+// With DEFLATE_OPTIONS_JSON (ws's perMessageDeflate options, e.g.
+// '{"serverMaxWindowBits":9,"threshold":0}') the client offers
+// permessage-deflate and runs the compressed round trips instead: the
+// negotiated extension, text and binary of 0 B to 4 MiB, fragments, and
+// proof that both directions were compressed on the wire.
 //
 // Prints one JSON line per check: {"check": name, "ok": bool, "detail": ...},
 // then {"done": true}. Every check has its own deadline, so a server that
@@ -10,9 +16,10 @@ import WebSocket from 'ws';
 
 const url = process.argv[2];
 if (!url || !url.startsWith('ws://127.0.0.1:')) {
-  console.error('usage: node client.mjs ws://127.0.0.1:PORT/');
+  console.error('usage: node client.mjs ws://127.0.0.1:PORT/ [DEFLATE_OPTIONS_JSON]');
   process.exit(2);
 }
+const deflate = process.argv[3] ? JSON.parse(process.argv[3]) : false;
 
 const CHECK_TIMEOUT_MS = 20000;
 
@@ -31,13 +38,15 @@ function withTimeout(promise, what) {
 // A connection whose messages, pongs and close can be awaited in order.
 function open() {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    const ws = new WebSocket(url, { perMessageDeflate: deflate, maxPayload: 64 * 1024 * 1024 });
     const inbox = [];
     const waiters = [];
     const pongs = [];
     const pongWaiters = [];
     let closeInfo = null;
     const closeWaiters = [];
+    let extensionsHeader = null;
+    ws.on('upgrade', (response) => { extensionsHeader = response.headers['sec-websocket-extensions'] ?? null; });
     ws.on('message', (data, isBinary) => {
       const item = { data, isBinary };
       const w = waiters.shift();
@@ -57,6 +66,7 @@ function open() {
     });
     ws.on('open', () => resolve({
       ws,
+      extensionsHeader,
       next: () => new Promise((res, rej) => {
         if (inbox.length) res(inbox.shift());
         else if (closeInfo) rej(new Error(`closed with ${closeInfo.code}`));
@@ -113,7 +123,59 @@ function rawClose(payload) {
   return Buffer.concat([Buffer.from([0x88, 0x80 | masked.length]), key, masked]);
 }
 
+// Compressible text: JSON-like records, as chat and API traffic looks.
+function jsonText(n) {
+  let out = '';
+  for (let i = 0; out.length < n; i++) {
+    out += JSON.stringify({ id: i, user: `user${i % 97}`, text: `message number ${i} \u00e9\u65e5`, ok: i % 3 === 0 }) + '\n';
+  }
+  return out.slice(0, n);
+}
+
+async function mainDeflate() {
+  const conn = await withTimeout(open(), 'open');
+  // The server's Sec-WebSocket-Extensions answer, and that ws took it.
+  const negotiated = conn.extensionsHeader;
+  const ok = conn.ws.extensions === 'permessage-deflate' && /^permessage-deflate\b/.test(negotiated ?? '');
+  report('negotiated', ok, negotiated);
+  for (const n of [0, 1, 125, 126, 1000, 65535, 65536, 1024 * 1024, 4 * 1024 * 1024]) {
+    await run(`deflate-text-${n}`, () => echoCheck(conn, `deflate-text-${n}`, jsonText(n), false));
+    await run(`deflate-binary-${n}`, () => echoCheck(conn, `deflate-binary-${n}`, pattern(n), true));
+  }
+  await run('deflate-unicode', () => echoCheck(conn, 'deflate-unicode', 'wsfast \u00e9\u65e5\u{1F600} '.repeat(100000), false));
+  await run('deflate-fragmented', async () => {
+    // ws compresses the whole message, then sends it in the frames given:
+    // with fin=false it starts a compressed message continued by the next send.
+    const parts = [jsonText(10000), jsonText(70000), jsonText(5)];
+    parts.forEach((part, i) => conn.ws.send(part, { binary: false, fin: i === parts.length - 1 }));
+    const { data, isBinary } = await conn.next();
+    const whole = Buffer.from(parts.join(''), 'utf8');
+    const ok = !isBinary && Buffer.compare(Buffer.from(data), whole) === 0;
+    report('deflate-fragmented', ok, ok ? describe(whole) : `got ${describe(Buffer.from(data))}`);
+  });
+  await run('deflate-on-the-wire', async () => {
+    // 1 MiB of JSON-like text both ways: far fewer bytes cross the socket
+    // than the message holds, in each direction, when both compress.
+    const socket = conn.ws._socket;
+    const read0 = socket.bytesRead;
+    const written0 = socket.bytesWritten;
+    const text = jsonText(1024 * 1024);
+    conn.ws.send(text);
+    const { data } = await conn.next();
+    const read = socket.bytesRead - read0;
+    const written = socket.bytesWritten - written0;
+    const ok = Buffer.from(data).toString('utf8') === text && read < text.length / 4 && written < text.length / 4;
+    report('deflate-on-the-wire', ok, { message: text.length, sent: written, received: read });
+  });
+  await run('deflate-close', async () => {
+    conn.ws.close(1000, 'deflate done');
+    const info = await conn.closed();
+    report('deflate-close', info.code === 1000 && info.reason === 'deflate done', info);
+  });
+}
+
 async function main() {
+  if (deflate) return mainDeflate();
   const conn = await withTimeout(open(), 'open');
   report('open', true, null);
 

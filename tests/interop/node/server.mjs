@@ -1,11 +1,15 @@
 // Node's `ws` server, the peer of the wsfast client.
 //
-//   node server.mjs
+//   node server.mjs [DEFLATE_OPTIONS_JSON]
 //
 // Listens on 127.0.0.1 on a free port and prints {"port": N} as its first
 // line. Then one JSON line per closed connection: {"event": "close", "id":
-// ..., "code": ..., "reason": ...}, the close code ws received, so the tests
-// can check what the wsfast client sent. Paths (query: ?id=ANY):
+// ..., "code": ..., "reason": ..., "extensions": ..., "bytesRead": ...}, the
+// close code ws received, the extension it negotiated and the bytes that
+// crossed the socket, so the tests can check what the wsfast client sent.
+// DEFLATE_OPTIONS_JSON (ws's perMessageDeflate options, e.g.
+// '{"serverMaxWindowBits":9}') accepts permessage-deflate; without it ws
+// declines every extension. Paths (query: ?id=ANY):
 //   /echo            echo every message, text as text, binary as binary
 //   /fragments       on "go": a text and a binary message, each in fragments
 //   /ping            ping the client; report its pong as "pong:<payload>"
@@ -17,7 +21,7 @@ import { WebSocketServer } from 'ws';
 const wss = new WebSocketServer({
   host: '127.0.0.1',
   port: 0,
-  perMessageDeflate: false,
+  perMessageDeflate: process.argv[2] ? JSON.parse(process.argv[2]) : false,
   maxPayload: 64 * 1024 * 1024,
 });
 
@@ -28,7 +32,12 @@ function emit(obj) {
 wss.on('connection', (ws, request) => {
   const url = new URL(request.url, 'http://127.0.0.1');
   const id = url.searchParams.get('id') || '';
-  ws.on('close', (code, reason) => emit({ event: 'close', id, path: url.pathname, code, reason: reason.toString('utf8') }));
+  const socket = ws._socket;
+  ws.on('close', (code, reason) => emit({
+    event: 'close', id, path: url.pathname, code, reason: reason.toString('utf8'),
+    extensions: Object.fromEntries(Object.entries(ws._extensions).map(([name, ext]) => [name, ext.params])),
+    bytesRead: socket.bytesRead, bytesWritten: socket.bytesWritten,
+  }));
   ws.on('error', (err) => emit({ event: 'error', id, path: url.pathname, message: String(err.message) }));
 
   const path = url.pathname;

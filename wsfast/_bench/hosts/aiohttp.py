@@ -12,7 +12,8 @@ import random
 from typing import Any, Dict, List, Tuple
 
 from ..workloads import encode_reference_frame
-from . import Case, _loopback as lb
+from . import Case
+from . import _loopback as lb
 
 #: aiohttp's default message limit (web.WebSocketResponse, ws_connect).
 MAX_MSG_SIZE = 4 * 2**20
