@@ -37,7 +37,10 @@ def chunked(data: bytes, size: int) -> List[bytes]:
 
 def wsfast_reader(kind: str, pieces: List[bytes]) -> Callable[[], int]:
     def run() -> int:
-        parser = wsfast.MessageReader(max_message_size=None) if kind == "MessageReader" else wsfast.FrameParser(max_frame_size=None)
+        if kind == "MessageReader":
+            parser = wsfast.MessageReader(max_message_size=None)
+        else:
+            parser = wsfast.FrameParser(max_frame_size=None)
         n = 0
         for piece in pieces:
             n += len(parser.feed(piece))  # dropped at once, as aiohttp's below
