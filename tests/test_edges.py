@@ -247,17 +247,8 @@ def _encode_masked(api: Any, mask: Any) -> Any:
     return frame
 
 
-# Rows whose fix belongs to the frame codec's own rework (issue 9, defect
-# 3): the compiled feed() and encode_frame() refuse a bytes subclass.
-PENDING: Dict[Tuple[str, str, str], str] = {
-    (name, arg, "bytes subclass"): "issue 9 defect 3: compiled feed()/encode_frame() refuse a bytes subclass"
-    for name, arg in (
-        ("FrameParser.feed", "data"),
-        ("MessageReader.feed", "data"),
-        ("encode_frame", "payload"),
-        ("encode_frame", "mask"),
-    )
-}
+# Rows known to differ between the backends, with the reason (none today).
+PENDING: Dict[Tuple[str, str, str], str] = {}
 
 
 def outcome(api: Any, kind_factory: Callable[[Any], Any], proper: Any,

@@ -13,8 +13,13 @@ def as_bytes(data: Any, what: str = "data") -> bytes:
     ``str`` and ``None`` are refused with ``TypeError`` (a text payload must
     be encoded on purpose), as is anything without the buffer protocol.
     """
-    if isinstance(data, bytes):
+    if type(data) is bytes:
         return data
+    if isinstance(data, bytes):
+        # A subclass becomes plain bytes, so that the compiled codec (whose
+        # ``bytes`` variables take that exact type) reads it like the pure one.
+        # Through the buffer, not bytes(): a subclass may redefine __bytes__.
+        return memoryview(data).tobytes()
     if isinstance(data, str) or data is None:
         raise TypeError(f"{what} must be a bytes-like object, not {type(data).__name__}")
     try:

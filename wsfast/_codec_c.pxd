@@ -4,7 +4,7 @@
 
 import cython
 
-from wsfast._mask_c cimport build_frame, build_masked_frame, unmask_slice
+from wsfast._mask_c cimport GrowBuffer, build_frame, build_masked_frame, new_buffer, unmask_slice
 from wsfast._objects_c cimport untracked
 from wsfast._utf8_c cimport decode_utf8, utf8_feed
 
@@ -12,6 +12,7 @@ cdef object InvalidUTF8, MessageTooBig, ProtocolError, Opcode, as_bytes, PerMess
 cdef tuple OPCODES
 cdef bytes _EMPTY, _SYNC_TAIL
 cdef Py_ssize_t _INFLATE_STEP
+cdef long long _RESERVE_MAX
 cdef long long MAX_WIRE_LENGTH
 
 cdef int OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG
@@ -76,7 +77,8 @@ cdef class _FrameReader:
 
     cdef void _on_header(self, bint fin, int rsv, int opcode, long long length) except *
     cdef void _on_frame(self, bint fin, int rsv, int opcode, bytes payload) except *
-    cdef void _on_piece(self, int opcode, bytes piece, bint last) except *
+    cdef void _on_payload_start(self, int opcode, long long length) except *
+    cdef void _on_piece(self, int opcode, bytes data, Py_ssize_t start, Py_ssize_t end, long long phase, bint last) except *
 
     cpdef list feed(self, object data)
 
@@ -104,33 +106,43 @@ cdef class _FrameReader:
 
     cdef Py_ssize_t _continue_payload(self, bytes data) except -1
 
-    @cython.locals(n=Py_ssize_t, take="long long", end=Py_ssize_t, piece=bytes, last=bint)
+    @cython.locals(n=Py_ssize_t, take="long long", end=Py_ssize_t, phase="long long", last=bint)
     cdef Py_ssize_t _continue_payload_from(self, bytes data, Py_ssize_t start) except -1
+    cdef bytes _piece(self, bytes data, Py_ssize_t start, Py_ssize_t end, long long phase)
+    cdef void _reserve(self, GrowBuffer buf, long long limit, long long length) except *
 
 
 cdef class FrameParser(_FrameReader):
-    cdef list _pieces
+    cdef GrowBuffer _buf
 
     cdef void _on_frame(self, bint fin, int rsv, int opcode, bytes payload) except *
-    cdef void _on_piece(self, int opcode, bytes piece, bint last) except *
+    cdef void _on_payload_start(self, int opcode, long long length) except *
+    @cython.locals(buf=GrowBuffer, payload=bytes)
+    cdef void _on_piece(self, int opcode, bytes data, Py_ssize_t start, Py_ssize_t end, long long phase, bint last) except *
 
 
 cdef class MessageReader(_FrameReader):
     cdef long long _max_message
     cdef int _message_opcode
     cdef long long _message_size
-    cdef list _parts
-    cdef list _control
+    cdef GrowBuffer _buf
+    cdef GrowBuffer _control
     cdef Py_ssize_t _utf8_state
     cdef object _deflate
     cdef bint _compressed
 
     cdef void _on_header(self, bint fin, int rsv, int opcode, long long length) except *
     cdef void _on_frame(self, bint fin, int rsv, int opcode, bytes payload) except *
-    cdef void _on_piece(self, int opcode, bytes piece, bint last) except *
+    cdef void _on_payload_start(self, int opcode, long long length) except *
+    @cython.locals(key=bytes, control=GrowBuffer, buf=GrowBuffer, size=Py_ssize_t, final=bint)
+    cdef void _on_piece(self, int opcode, bytes data, Py_ssize_t start, Py_ssize_t end, long long phase, bint last) except *
 
-    @cython.locals(state=Py_ssize_t, data=bytes)
+    @cython.locals(buf=GrowBuffer, text=object)
     cdef void _data_piece(self, bytes piece, bint final) except *
+    @cython.locals(state=Py_ssize_t)
+    cdef void _check_text(self, Py_ssize_t start) except *
+    @cython.locals(buf=GrowBuffer, text=object)
+    cdef void _finish_message(self) except *
     cdef void _control_event(self, int opcode, bytes payload) except *
     cdef void _inflate_piece(self, bytes piece, bint final) except *
     @cython.locals(room="long long", step="long long", n=Py_ssize_t, chunk=bytes)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Tuple, Union
 from ._buffers import as_bytes
 from ._deflate import PerMessageDeflate
 from ._errors import InvalidUTF8, MessageTooBig, ProtocolError
-from ._mask_py import build_frame, build_masked_frame, unmask_slice
+from ._mask_py import build_frame, build_masked_frame, new_buffer, unmask_slice
 from ._objects_py import untracked
 from ._signature import class_signature
 from ._types import OPCODES
@@ -58,6 +58,8 @@ _EMPTY = b""
 _SYNC_TAIL = b"\x00\x00\xff\xff"
 # Most output one inflating step may produce (the limit may cap it lower).
 _INFLATE_STEP = 65536
+# The most a frame header reserves ahead of the payload bytes themselves.
+_RESERVE_MAX = 65536
 
 
 # ---------------------------------------------------------------------------
@@ -450,7 +452,14 @@ class _FrameReader:
     def _on_frame(self, fin: bool, rsv: int, opcode: int, payload: bytes) -> None:
         raise NotImplementedError
 
-    def _on_piece(self, opcode: int, piece: bytes, last: bool) -> None:
+    def _on_payload_start(self, opcode: int, length: int) -> None:
+        """A frame whose payload goes on past this chunk begins."""
+
+    def _on_piece(
+        self, opcode: int, data: bytes, start: int, end: int, phase: int, last: bool
+    ) -> None:
+        """``data[start:end]`` is the next piece of the frame in progress,
+        still masked (with ``self._key`` turned by ``phase``) when it was."""
         raise NotImplementedError
 
     def feed(self, data: Any) -> List[Any]:
@@ -479,6 +488,16 @@ class _FrameReader:
             self._error = exc
             self._events = []
             raise
+        except BaseException as exc:
+            # Anything else (MemoryError, say) leaves the parser half-way
+            # through the chunk: it is failed for good, with 1011.
+            error = ProtocolError(1011, f"internal error while parsing: {type(exc).__name__}")
+            error.events = events
+            self._error = error
+            self._events = []
+            if not isinstance(exc, Exception):
+                raise  # KeyboardInterrupt and the like go on as they are
+            raise error from exc
         self._events = []
         return events
 
@@ -584,6 +603,7 @@ class _FrameReader:
             self._remaining = length
             self._received = 0
             self._state = _STATE_PAYLOAD
+            self._on_payload_start(opcode, length)
             self._continue_payload_from(buf, start)
             return
         if pos < n:
@@ -599,20 +619,31 @@ class _FrameReader:
         if take > self._remaining:
             take = self._remaining
         end = start + take
-        if self._masked:
-            piece = unmask_slice(data, start, end, self._key, 0, self._received)
-        elif start == 0 and end == n:
-            piece = data
-        else:
-            piece = data[start:end]
+        phase = self._received
         self._received += take
         self._remaining -= take
         last = self._remaining == 0
         if last:
             self._state = _STATE_HEADER
         if take or last:
-            self._on_piece(self._opcode, piece, last)
+            self._on_piece(self._opcode, data, start, end, phase, last)
         return end
+
+    def _piece(self, data: bytes, start: int, end: int, phase: int) -> bytes:
+        """A piece on its own, unmasked."""
+        if self._masked:
+            return unmask_slice(data, start, end, self._key, 0, phase)
+        if start == 0 and end == len(data):
+            return data
+        return data[start:end]
+
+    def _reserve(self, buf: Any, limit: int, length: int) -> None:
+        """Room in ``buf`` for ``length`` more bytes that a header declared
+        (and the limit allowed), but never more than ``_RESERVE_MAX`` ahead
+        of the bytes themselves: past that the buffer grows as they come."""
+        if length > _RESERVE_MAX:
+            length = _RESERVE_MAX
+        buf.reserve(buf.size + length)
 
 
 class FrameParser(_FrameReader):
@@ -628,7 +659,17 @@ class FrameParser(_FrameReader):
 
     A rule break raises ``ProtocolError`` carrying its close code; frames
     completed earlier in the same call ride on it as ``.events``. After a
-    break the parser stays failed.
+    break the parser stays failed. Any other exception inside ``feed()`` (a
+    ``MemoryError``, say) raises ``ProtocolError`` 1011 with the original as
+    its ``__cause__`` and the same ``.events``, and fails the parser too.
+
+    Memory: what the parser holds for an unfinished frame is one buffer of
+    at most 1.25 x (its payload so far + the declared rest, counted up to
+    64 KiB) + 256 bytes, never more than ``max_frame_size``, plus a small
+    constant (its state and a partial header of at most 13 bytes), however
+    the bytes are chunked. Payload is unmasked straight into that buffer;
+    the compiled backend hands it over as the frame's ``bytes`` without a
+    copy, the pure one copies it once.
 
     A parser holds one connection's state: one instance is not to be shared
     between threads.
@@ -650,21 +691,28 @@ class FrameParser(_FrameReader):
         strict: bool = True,
     ) -> None:
         _FrameReader.__init__(self, client, max_frame_size, rsv_allowed, strict)
-        self._pieces: List[bytes] = []
+        self._buf = new_buffer()
+        self._buf.limit = self._max_frame
 
     def _on_frame(self, fin: bool, rsv: int, opcode: int, payload: bytes) -> None:
         self._events.append(_new_frame(fin, rsv, opcode, payload))
 
-    def _on_piece(self, opcode: int, piece: bytes, last: bool) -> None:
-        if not last:
-            self._pieces.append(piece)
-            return
-        if self._pieces:
-            self._pieces.append(piece)
-            payload = _EMPTY.join(self._pieces)
-            self._pieces = []
+    def _on_payload_start(self, opcode: int, length: int) -> None:
+        self._reserve(self._buf, self._max_frame, length)
+
+    def _on_piece(
+        self, opcode: int, data: bytes, start: int, end: int, phase: int, last: bool
+    ) -> None:
+        buf = self._buf
+        if last and buf.size == 0:
+            # The whole payload in this piece: no need for the buffer.
+            buf.clear()
+            payload = self._piece(data, start, end, phase)
         else:
-            payload = piece
+            buf.write(data, start, end, self._key if self._masked else None, phase)
+            if not last:
+                return
+            payload = buf.take()
         self._events.append(_new_frame(self._fin, self._rsv, opcode, payload))
 
 
@@ -679,6 +727,8 @@ class MessageReader(_FrameReader):
     ``InvalidUTF8`` (1007) at the chunk holding the first bad byte.
     ``max_message_size`` (bytes, ``None`` for no limit) is checked from each
     frame header, before the payload is buffered (``MessageTooBig``, 1009).
+    Rule breaks, ``.events`` and the failed state are as in ``FrameParser``,
+    1011 for an unexpected exception included.
 
     ``deflate`` is the connection's ``PerMessageDeflate`` once
     permessage-deflate is negotiated (RFC 7692): RSV1 on the first frame of a
@@ -688,6 +738,18 @@ class MessageReader(_FrameReader):
     at every step: a decompression bomb fails with 1009 as soon as its output
     passes the limit. A corrupt deflate stream is ``ProtocolError`` 1007 (see
     ``wsfast._deflate``); text is validated as the inflated bytes come.
+
+    Memory: what the reader holds for an unfinished message is one buffer
+    of at most 1.25 x (its payload so far + the declared rest of the frame
+    in progress, counted up to 64 KiB) + 256 bytes, never more than
+    ``max_message_size``, plus a small constant (its state, a partial header
+    of at most 13 bytes, a control frame in pieces of at most 125), however
+    the bytes are chunked and the message fragmented (1-byte and empty
+    fragments included). A compressed message's buffer holds its inflated
+    bytes; the compressed ones are inflated as they come. Payload is
+    unmasked straight into the buffer; the compiled backend hands a binary
+    message over as that ``bytes`` object without a copy, the pure one
+    copies it once.
 
     A reader holds one connection's state: one instance is not to be shared
     between threads.
@@ -724,8 +786,10 @@ class MessageReader(_FrameReader):
         self._compressed = False
         self._message_opcode = 0
         self._message_size = 0
-        self._parts: List[bytes] = []
-        self._control: List[bytes] = []
+        self._buf = new_buffer()
+        self._buf.limit = self._max_message
+        self._control = new_buffer()
+        self._control.limit = 125
         self._utf8_state = 0
 
     def _on_header(self, fin: bool, rsv: int, opcode: int, length: int) -> None:
@@ -750,6 +814,16 @@ class MessageReader(_FrameReader):
                     f" {self._message_size} so far and a frame of {length}",
                 )
             self._message_size += length
+        if not fin or opcode == OP_CONTINUATION:
+            # A fragmented message: its buffer grows by what each header declares.
+            self._reserve(self._buf, self._max_message, length)
+
+    def _on_payload_start(self, opcode: int, length: int) -> None:
+        if opcode >= 8:
+            self._control.reserve(length)
+        elif self._fin and opcode != OP_CONTINUATION and not self._compressed:
+            # One frame in pieces (a fragmented message reserved in _on_header).
+            self._reserve(self._buf, self._max_message, length)
 
     def _on_frame(self, fin: bool, rsv: int, opcode: int, payload: bytes) -> None:
         if opcode >= 8:
@@ -770,21 +844,34 @@ class MessageReader(_FrameReader):
             return
         self._data_piece(payload, fin)
 
-    def _on_piece(self, opcode: int, piece: bytes, last: bool) -> None:
+    def _on_piece(
+        self, opcode: int, data: bytes, start: int, end: int, phase: int, last: bool
+    ) -> None:
+        key = self._key if self._masked else None
         if opcode >= 8:
-            if not last:
-                self._control.append(piece)
+            control = self._control
+            if last and control.size == 0:
+                control.clear()
+                self._control_event(opcode, self._piece(data, start, end, phase))
                 return
-            if self._control:
-                self._control.append(piece)
-                piece = _EMPTY.join(self._control)
-                self._control = []
-            self._control_event(opcode, piece)
+            control.write(data, start, end, key, phase)
+            if last:
+                self._control_event(opcode, control.take())
             return
         if self._compressed:
-            self._inflate_piece(piece, last and self._fin)
+            self._inflate_piece(self._piece(data, start, end, phase), last and self._fin)
             return
-        self._data_piece(piece, last and self._fin)
+        final = last and self._fin
+        buf = self._buf
+        if final and buf.size == 0:
+            buf.clear()
+            self._data_piece(self._piece(data, start, end, phase), True)
+            return
+        size = buf.size
+        buf.write(data, start, end, key, phase)
+        self._check_text(size)
+        if final:
+            self._finish_message()
 
     def _inflate_piece(self, piece: bytes, final: bool) -> None:
         """Inflate compressed payload bytes into the open message; ``final``
@@ -822,31 +909,47 @@ class MessageReader(_FrameReader):
 
     def _data_piece(self, piece: bytes, final: bool) -> None:
         """Add payload bytes to the open message; ``final`` ends it."""
-        if self._message_opcode == OP_TEXT and piece:
-            state = utf8_feed(self._utf8_state, piece, 0, len(piece))
-            if state < 0:
-                raise InvalidUTF8(1007, "invalid UTF-8 in a text message")
-            self._utf8_state = state
-        if not final:
-            if piece:
-                self._parts.append(piece)
+        buf = self._buf
+        if final and buf.size == 0:
+            # The message is this piece alone.
+            buf.clear()
+            if self._message_opcode == OP_TEXT:
+                # Nothing validated before: the state is at a code point boundary.
+                text = decode_utf8(piece, 0, len(piece))
+                if text is None:
+                    raise InvalidUTF8(1007, "invalid UTF-8 in a text message")
+                self._events.append(_new_message(OP_TEXT, text))
+            else:
+                self._events.append(_new_message(OP_BINARY, piece))
             return
-        if self._parts:
-            if piece:
-                self._parts.append(piece)
-            data = _EMPTY.join(self._parts)
-            self._parts = []
-        else:
-            data = piece
+        if piece:
+            size = buf.size
+            buf.write(piece, 0, len(piece), None, 0)
+            self._check_text(size)
+        if final:
+            self._finish_message()
+
+    def _check_text(self, start: int) -> None:
+        """Validate what the buffer got past ``start`` when this is text."""
+        if self._message_opcode != OP_TEXT:
+            return
+        state = utf8_feed(self._utf8_state, self._buf.contents(), start, self._buf.size)
+        if state < 0:
+            raise InvalidUTF8(1007, "invalid UTF-8 in a text message")
+        self._utf8_state = state
+
+    def _finish_message(self) -> None:
+        buf = self._buf
         if self._message_opcode == OP_TEXT:
             if self._utf8_state != 0:
                 raise InvalidUTF8(1007, "text message ends inside a UTF-8 sequence")
-            text = decode_utf8(data, 0, len(data))
+            text = decode_utf8(buf.contents(), 0, buf.size)
+            buf.clear()
             if text is None:  # pragma: no cover - validated piece by piece above
                 raise InvalidUTF8(1007, "invalid UTF-8 in a text message")
             self._events.append(_new_message(OP_TEXT, text))
         else:
-            self._events.append(_new_message(OP_BINARY, data))
+            self._events.append(_new_message(OP_BINARY, buf.take()))
 
     def _control_event(self, opcode: int, payload: bytes) -> None:
         if opcode == OP_PING:

@@ -469,3 +469,133 @@ def cpu_checks():
     """Every CPU feature a kernel checks, in the order checked: name -> found."""
     pairs = wsfast_cpu_checks_c().decode("ascii").split()
     return {name: flag == "1" for name, flag in (pair.split("=") for pair in pairs)}
+
+
+# ---------------------------------------------------------------------------
+# Unmasking straight into a growable buffer (the frame codec's assembly).
+
+cdef extern from "Python.h":
+    int _PyBytes_Resize(PyObject **bytes, Py_ssize_t newsize)
+    void Py_XDECREF(PyObject *o)
+    void Py_INCREF(object o)
+
+cdef enum:
+    # Room a buffer grows by at least once its reservation is used up.
+    GROW_MIN = 256
+
+
+cdef inline void mask_into(const unsigned char *src, Py_ssize_t n, unsigned char *dst,
+                           const unsigned char *key, Py_ssize_t phase) noexcept:
+    """``n`` bytes from ``src`` to ``dst``, XOR ``key`` turned by ``phase``
+    (``key`` NULL: a plain copy). The caller holds the ranges valid."""
+    cdef unsigned char turned[4]
+    if key == NULL:
+        memcpy(dst, src, <size_t>n)
+        return
+    _rotate(key, phase & 3, turned)
+    wsfast_mask(src, dst, <size_t>n, turned)
+
+
+cdef class GrowBuffer:
+    """One growable buffer for a payload that arrives in pieces.
+
+    The storage is a bytes object that only this buffer refers to, sized
+    from ``reserve`` (the frame headers) and resized in place, so ``take()``
+    hands it over without a copy. Not to be shared between threads.
+    """
+
+    # No __cinit__: the allocation zeroes every field, and the codec sets
+    # ``limit`` (0 until then: growth to exactly what is asked).
+
+    def __init__(self):
+        pass  # no arguments, as the pure twin takes none
+
+    def __dealloc__(self):
+        Py_XDECREF(self._obj)
+        self._obj = NULL
+
+    def __reduce__(self):
+        raise TypeError("GrowBuffer cannot be pickled")
+
+    cdef int reserve(self, Py_ssize_t capacity) except -1:
+        """Room for ``capacity`` bytes in all. Growing, it takes at least a
+        quarter more (never past ``limit``), so that many small reservations
+        cost amortised constant time."""
+        cdef object fresh
+        cdef Py_ssize_t grown
+        if capacity <= self.capacity:
+            return 0
+        if self._obj == NULL:
+            # Never 0 bytes: the empty bytes object is a shared singleton.
+            fresh = PyBytes_FromStringAndSize(NULL, capacity)
+            Py_INCREF(fresh)
+            self._obj = <PyObject *>fresh
+            self.capacity = capacity
+            return 0
+        grown = self.capacity + (self.capacity >> 2)
+        if grown < self.capacity + GROW_MIN:
+            grown = self.capacity + GROW_MIN
+        if self.limit >= 0 and grown > self.limit:
+            grown = self.limit
+        if grown > capacity:
+            capacity = grown
+        if _PyBytes_Resize(&self._obj, capacity) < 0:
+            # The storage is gone (freed by _PyBytes_Resize), and the payload with it.
+            self.size = 0
+            self.capacity = 0
+            return -1
+        self.capacity = capacity
+        return 0
+
+    cdef int write(self, bytes src, Py_ssize_t start, Py_ssize_t end, bytes key,
+                   Py_ssize_t phase) except -1:
+        cdef Py_ssize_t n = end - start
+        cdef Py_ssize_t need
+        cdef const unsigned char *k = NULL
+        if src is None or start < 0 or n < 0 or end > PyBytes_GET_SIZE(src):
+            raise ValueError("source range out of bounds")
+        if key is not None:
+            if PyBytes_GET_SIZE(key) != 4:
+                raise ValueError("mask must be 4 bytes long")
+            k = <const unsigned char *>PyBytes_AS_STRING(key)
+        if n == 0:
+            return 0
+        need = self.size + n
+        if need > self.capacity:
+            self.reserve(need)
+        mask_into(<const unsigned char *>PyBytes_AS_STRING(src) + start, n,
+                  <unsigned char *>PyBytes_AS_STRING(<object>self._obj) + self.size, k, phase)
+        self.size = need
+        return 0
+
+    cdef bytes contents(self):
+        """The storage, valid in ``[0, size)``; drop it before the next write."""
+        if self._obj == NULL:
+            return _EMPTY
+        return <bytes>self._obj
+
+    cdef bytes take(self):
+        cdef bytes out
+        if self.size == 0:
+            self.clear()
+            return _EMPTY
+        if self.size != self.capacity and _PyBytes_Resize(&self._obj, self.size) < 0:
+            self.size = 0
+            self.capacity = 0
+            raise MemoryError()
+        out = <bytes>self._obj
+        Py_XDECREF(self._obj)  # the reference moves to `out`
+        self._obj = NULL
+        self.size = 0
+        self.capacity = 0
+        return out
+
+    cdef void clear(self) noexcept:
+        Py_XDECREF(self._obj)
+        self._obj = NULL
+        self.size = 0
+        self.capacity = 0
+
+
+cpdef GrowBuffer new_buffer():
+    return GrowBuffer.__new__(GrowBuffer)

@@ -205,3 +205,63 @@ def build_masked_frame(first: int, payload: bytes) -> bytes:
     """``build_frame`` masked with a fresh unpredictable key: what a client
     sends. Thread-safe: concurrent calls never share a key."""
     return build_frame(first, payload, _take_key(), 0)
+
+
+def mask_into(src: bytes, start: int, end: int, dst: bytearray, dst_pos: int, key: Optional[bytes], phase: int) -> None:
+    """Write ``src[start:end]``, XOR ``key`` turned by ``phase`` (``None``: a
+    plain copy), into ``dst`` at ``dst_pos``; a bytearray grows as needed."""
+    piece = src[start:end] if key is None else _xor(src[start:end], _rotate(key, phase & 3))
+    dst[dst_pos : dst_pos + len(piece)] = piece
+
+
+class GrowBuffer:
+    """One growable buffer for a payload that arrives in pieces.
+
+    ``reserve(n)`` announces the room the frame headers promise; ``write``
+    unmasks a piece straight into it; ``take()`` hands the payload over as
+    bytes and empties the buffer. The pure twin stores a bytearray (which
+    grows by at most an eighth past its contents); the compiled one a bytes
+    object sized from ``reserve`` and handed over without a copy. Not to be
+    shared between threads.
+    """
+
+    __slots__ = ("_data", "size", "capacity", "limit")
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+        self.size = 0
+        self.capacity = 0
+        #: The most this buffer will ever need to hold (-1: unknown).
+        self.limit = 0
+
+    def reserve(self, capacity: int) -> None:
+        # A bytearray cannot reserve without filling: the room comes on write.
+        if capacity > self.capacity:
+            self.capacity = capacity
+
+    def write(self, src: bytes, start: int, end: int, key: Optional[bytes], phase: int) -> None:
+        if start < 0 or end < start or end > len(src):
+            raise ValueError("source range out of bounds")
+        mask_into(src, start, end, self._data, self.size, key, phase)
+        self.size += end - start
+        if self.size > self.capacity:
+            self.capacity = self.size
+
+    def contents(self) -> bytearray:
+        """The storage, valid in ``[0, size)`` until the next ``write``."""
+        return self._data
+
+    def take(self) -> bytes:
+        out = bytes(self._data)
+        self.clear()
+        return out
+
+    def clear(self) -> None:
+        self._data = bytearray()
+        self.size = 0
+        self.capacity = 0
+
+
+def new_buffer() -> GrowBuffer:
+    """An empty ``GrowBuffer`` (the compiled codec makes them this way)."""
+    return GrowBuffer()

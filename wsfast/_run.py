@@ -49,7 +49,13 @@ def patch_and_log(wanted: str) -> List[str]:
                 done += dropin.patch(name)
             except Exception as exc:
                 problems.append(f"{name}: {type(exc).__name__}: {exc}")
-    problems += [str(w.message) for w in caught]
+    for caught_warning in caught:
+        text = str(caught_warning.message)
+        if text.startswith("wsfast"):  # why a host was left alone
+            problems.append(text)
+        else:  # someone else's (a ResourceWarning from a collection, say): as it was
+            warnings.warn_explicit(caught_warning.message, caught_warning.category,
+                                   caught_warning.filename, caught_warning.lineno)
     versions = dropin.patched()
     what = ", ".join(f"{n} {versions[n]}" for n in done) or "nothing"
     line = f"wsfast: patched {what} (pid {os.getpid()})"

@@ -9,7 +9,7 @@ finishes sequences split across chunks and pins down exact positions.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Tuple, Union
 
 from ._buffers import as_bytes
 from ._signature import class_signature
@@ -66,8 +66,11 @@ def _build_table() -> Tuple[bytes, ...]:
 
 _TABLE = _build_table()
 
+# The codec also validates inside its bytearray message buffer.
+_Buf = Union[bytes, bytearray]
 
-def _dfa(state: int, buf: bytes, start: int, end: int) -> int:
+
+def _dfa(state: int, buf: _Buf, start: int, end: int) -> int:
     """Run the DFA over ``buf[start:end]``: the new state, or ``-1 - i`` for the
     index ``i`` (relative to ``start``) of the first byte it rejects."""
     table = _TABLE
@@ -78,7 +81,7 @@ def _dfa(state: int, buf: bytes, start: int, end: int) -> int:
     return state
 
 
-def _sequence_start(buf: bytes, start: int, end: int) -> int:
+def _sequence_start(buf: _Buf, start: int, end: int) -> int:
     """Where the last, possibly unfinished, code point of ``buf[start:end]``
     begins: step back over at most three continuation bytes to a lead byte.
     If the sequence from there is already complete, that is ``end``."""
@@ -93,7 +96,7 @@ def _sequence_start(buf: bytes, start: int, end: int) -> int:
     return end if i + need <= end else i
 
 
-def utf8_feed(state: int, buf: bytes, start: int, end: int) -> int:
+def utf8_feed(state: int, buf: _Buf, start: int, end: int) -> int:
     """Validate ``buf[start:end]`` after ``state``: the new state (``ACCEPT``
     at a code point boundary), or ``-1 - i`` where ``i`` (relative to
     ``start``) is the first byte that cannot continue a valid sequence."""
@@ -187,7 +190,7 @@ class Utf8Validator:
         raise TypeError(f"cannot pickle {type(self).__name__!r} object")
 
 
-def decode_utf8(buf: bytes, start: int, end: int) -> Optional[str]:
+def decode_utf8(buf: _Buf, start: int, end: int) -> Optional[str]:
     """``buf[start:end]`` as a str, or None when it is not valid UTF-8."""
     try:
         return buf[start:end].decode("utf-8")

@@ -204,7 +204,7 @@ def test_bomb_memory_stays_bounded(ws: types.SimpleNamespace, echo: EchoProcess)
     for inflated in (16 * 2**20, 2**30):
         for fragment in (None, FRAGMENT):
 
-            async def scenario() -> Tuple[int, str]:
+            async def scenario(inflated: int = inflated, fragment: Any = fragment) -> Tuple[int, str]:
                 client, _ = await RawClient.open(ws, echo.port)
                 client.message(OP_BINARY, bomb(inflated), fragment)
                 return await client.close_code()

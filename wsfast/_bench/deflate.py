@@ -29,6 +29,7 @@ import zlib
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple, cast
 
 from . import peers
+
 if TYPE_CHECKING:
     from .workloads import Candidate, Check, Workload
 
@@ -170,7 +171,9 @@ def _library_probe(implementation: str, library: str) -> Callable[[], Optional[s
     return probe
 
 
-def _wsfast_candidates(setup: Callable[[types.SimpleNamespace, str, Any], Tuple[Callable[[], Any], Check]]) -> List[Candidate]:
+def _wsfast_candidates(
+    setup: Callable[[types.SimpleNamespace, str, Any], Tuple[Callable[[], Any], Check]],
+) -> List[Candidate]:
     """wsfast with stdlib zlib on both backends, then the compiled backend
     with each faster library."""
     w = _w()
