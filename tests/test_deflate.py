@@ -451,6 +451,10 @@ RSS_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.skipif(
+    "ASAN_OPTIONS" in os.environ or "LD_PRELOAD" in os.environ,
+    reason="a sanitizer's shadow memory and quarantine are part of RSS",
+)
 def test_bomb_rss_in_subprocess(ws: Any) -> None:
     out = subprocess.run(
         [sys.executable, "-c", RSS_SCRIPT, ws.IMPLEMENTATION],
