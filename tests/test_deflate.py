@@ -154,16 +154,18 @@ def test_final_block_and_stream_restart(ws: Any, client: bool, split: str) -> No
 LIMIT_SIZES = [1, 1000, 65536, 65537, 262143, 262144, 262145, 600000]
 
 
+@pytest.mark.parametrize("library", available_libraries())
 @pytest.mark.parametrize("fragment", [None, 50000], ids=["one-frame", "fragmented"])
 @pytest.mark.parametrize("random", [False, True], ids=["text", "random"])
 @pytest.mark.parametrize("size", LIMIT_SIZES)
-def test_limit_is_exact_on_the_inflated_size(ws: Any, size: int, random: bool, fragment: Any) -> None:
+def test_limit_is_exact_on_the_inflated_size(ws: Any, size: int, random: bool, fragment: Any, library: str) -> None:
     """A compressed message of exactly the limit is read, one byte more is
     1009, whatever path inflates it; context takeover goes on after it."""
     data = os.urandom(size) if random else (b"limit-" * (size // 6 + 1))[:size]
     for limit, fits in ((size, True), (size + 1, True), (size - 1, False)):
-        sender = ws.PerMessageDeflate(client=False, threshold=0)
-        reader = ws.MessageReader(client=True, max_message_size=limit, deflate=ws.PerMessageDeflate(client=True))
+        sender = ws.PerMessageDeflate(client=False, threshold=0, library=library)
+        codec = ws.PerMessageDeflate(client=True, library=library)
+        reader = ws.MessageReader(client=True, max_message_size=limit, deflate=codec)
         stream = sender.encode(BINARY, data, fragment_size=fragment)
         if not fits:
             with pytest.raises(MessageTooBig) as info:
