@@ -31,12 +31,20 @@ import tempfile
 import types
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+import pytest
+
 # The compiled modules and their pure twins.
 MODULES = {
     "wsfast._mask_c": "wsfast._mask_py",
     "wsfast._utf8_c": "wsfast._utf8_py",
     "wsfast._objects_c": "wsfast._objects_py",
     "wsfast._codec_c": "wsfast._codec_py",
+}
+# The drop-in adapters' compiled modules: swept by their own test below.
+ADAPTER_MODULES = {
+    "wsfast._aiohttp_c": "wsfast._aiohttp_py",
+    "wsfast.dropin._wsproto_c": "wsfast.dropin._wsproto_py",
+    "wsfast.dropin._websockets_c": "wsfast.dropin._websockets_py",
 }
 
 
@@ -253,9 +261,15 @@ def _instance(cls: type, how: str) -> Any:
     return cls(*CONSTRUCT.get(cls.__name__, ()))
 
 
+def _swept() -> Dict[str, str]:
+    if os.environ.get("WSFAST_SWEEP") == "adapters":
+        return ADAPTER_MODULES
+    return MODULES
+
+
 def cases() -> Iterator[Case]:
     """Every call the sweep makes, in a fixed order."""
-    for mod_name, twin_name in MODULES.items():
+    for mod_name, twin_name in _swept().items():
         module = importlib.import_module(mod_name)
         twin_module = importlib.import_module(twin_name)
         for fname in _functions(module):
@@ -397,7 +411,10 @@ def child(start: int, progress: str) -> int:
         if index < start:
             continue
         os.write(fd, f"{index}\t{label}\n".encode())
-        func, args, kwargs, twin_call = prepare()
+        try:
+            func, args, kwargs, twin_call = prepare()
+        except Exception:
+            continue  # no instance to call it on (a constructor that needs arguments)
         snapshot = _bytes_snapshot(args + tuple(kwargs.values()))
         try:
             result = func(*args, **kwargs)
@@ -429,7 +446,7 @@ def child(start: int, progress: str) -> int:
     return 0
 
 
-def sweep(timeout: float = 600.0) -> Tuple[List[str], List[str], int]:
+def sweep(timeout: float = 600.0, which: str = "codec") -> Tuple[List[str], List[str], int]:
     """Run the whole sweep: (crashes, problems, number of cases)."""
     crashes: List[str] = []
     problems: List[str] = []
@@ -440,7 +457,7 @@ def sweep(timeout: float = 600.0) -> Tuple[List[str], List[str], int]:
             proc = subprocess.run(
                 [sys.executable, os.path.abspath(__file__), "--child", str(start), progress],
                 capture_output=True, text=True, timeout=timeout,
-                env=dict(os.environ, PYTHONFAULTHANDLER=""),
+                env=dict(os.environ, PYTHONFAULTHANDLER="", WSFAST_SWEEP=which),
             )
             with open(progress) as f:
                 lines = f.read().splitlines()
@@ -464,6 +481,16 @@ def test_no_call_crashes_or_disagrees() -> None:
     load_backend("cython")  # skips, or fails under WSFAST_EXTENSIONS=1, when not built
     crashes, problems, count = sweep()
     assert count > 5000, f"only {count} calls made: the enumeration lost its way"
+    report = [f"crash: {c}" for c in crashes] + problems
+    assert not report, f"{len(crashes)} crash(es), {len(problems)} other problem(s) in {count} calls:\n" + "\n".join(report[:80])
+
+
+@pytest.mark.xfail(strict=True, reason="issue 9: the drop-in adapters' compiled methods do not check their self yet")
+def test_adapter_modules_survive_the_sweep() -> None:
+    from .conftest import load_backend
+
+    load_backend("cython")
+    crashes, problems, count = sweep(which="adapters")
     report = [f"crash: {c}" for c in crashes] + problems
     assert not report, f"{len(crashes)} crash(es), {len(problems)} other problem(s) in {count} calls:\n" + "\n".join(report[:80])
 
