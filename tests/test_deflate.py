@@ -135,16 +135,48 @@ def test_reads_stdlib_zlib_output(ws: Any, client: bool, split: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("split", ["whole", "bytewise"])
 @pytest.mark.parametrize("client", ROLES)
-def test_final_block_and_stream_restart(ws: Any, client: bool) -> None:
+def test_final_block_and_stream_restart(ws: Any, client: bool, split: str) -> None:
     """A sender may end a message with a final block (BFINAL): the next
-    message then starts a fresh stream."""
+    message then starts a fresh stream (whole frames take one inflating call,
+    pieces go in steps)."""
     data = b"final block " * 10
     c = zlib.compressobj(6, zlib.DEFLATED, -15)
     ended = c.compress(data) + c.flush(zlib.Z_FINISH)
     stream = wire(client, BINARY, ended, rsv=4) + wire(client, BINARY, zlib_deflate(data), rsv=4)
     reader = ws.MessageReader(client=client, deflate=ws.PerMessageDeflate(client=client))
-    assert feed_all(reader, stream, "bytewise") == [M(BINARY, data), M(BINARY, data)]
+    assert feed_all(reader, stream, split) == [M(BINARY, data), M(BINARY, data)]
+
+
+# Around the 64 KiB step and the 256 KiB cap of a whole frame's one inflating
+# call; random bytes make payloads past 64 KiB, inflated in steps from the start.
+LIMIT_SIZES = [1, 1000, 65536, 65537, 262143, 262144, 262145, 600000]
+
+
+@pytest.mark.parametrize("library", available_libraries())
+@pytest.mark.parametrize("fragment", [None, 50000], ids=["one-frame", "fragmented"])
+@pytest.mark.parametrize("random", [False, True], ids=["text", "random"])
+@pytest.mark.parametrize("size", LIMIT_SIZES)
+def test_limit_is_exact_on_the_inflated_size(ws: Any, size: int, random: bool, fragment: Any, library: str) -> None:
+    """A compressed message of exactly the limit is read, one byte more is
+    1009, whatever path inflates it; context takeover goes on after it."""
+    data = os.urandom(size) if random else (b"limit-" * (size // 6 + 1))[:size]
+    for limit, fits in ((size, True), (size + 1, True), (size - 1, False)):
+        sender = ws.PerMessageDeflate(client=False, threshold=0, library=library)
+        codec = ws.PerMessageDeflate(client=True, library=library)
+        reader = ws.MessageReader(client=True, max_message_size=limit, deflate=codec)
+        stream = sender.encode(BINARY, data, fragment_size=fragment)
+        if not fits:
+            with pytest.raises(MessageTooBig) as info:
+                reader.feed(stream)
+            assert info.value.close_code == 1009
+            continue
+        # The next message refers back into this one.
+        again = M(BINARY, data[: size // 2]) if random else M(TEXT, data[: size // 2].decode())
+        stream += sender.encode(again[1], again[2])
+        got = [norm(e) for e in reader.feed(stream)]
+        assert got == [M(BINARY, data), again]
 
 
 def test_context_takeover_across_messages(ws: Any) -> None:

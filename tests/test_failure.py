@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
 from typing import Any
 
 import pytest
@@ -30,16 +31,23 @@ def check_failed(parser: Any, stream: bytes, cause: type, events: list) -> None:
 
 
 class BrokenInflater:
-    """A codec whose compression library runs out of memory mid-message."""
+    """A codec whose compression library runs out of memory mid-message:
+    its inflaters' ``decompress`` raises (whole frames and pieces alike)."""
 
     def __init__(self, ws: Any, client: bool, exc: BaseException) -> None:
         self.codec = ws.PerMessageDeflate(client=client)
         self.exc = exc
+        real = self.codec._lib
 
-        def fail(*args: Any) -> bytes:
-            raise self.exc
+        class Inflater:
+            eof = False
+            unconsumed_tail = b""
 
-        self.codec._inflate_next = fail  # an instance attribute: this codec only
+            def decompress(inner: Any, *args: Any) -> bytes:
+                raise self.exc
+
+        # An instance attribute: this codec only.
+        self.codec._lib = types.SimpleNamespace(decompressobj=lambda *args: Inflater(), error=real.error)
 
 
 @pytest.mark.parametrize("client", ROLES)

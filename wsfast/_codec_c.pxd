@@ -11,7 +11,7 @@ from wsfast._utf8_c cimport decode_utf8, utf8_feed
 cdef object InvalidUTF8, MessageTooBig, ProtocolError, Opcode, as_bytes, PerMessageDeflate
 cdef tuple OPCODES
 cdef bytes _EMPTY, _SYNC_TAIL
-cdef Py_ssize_t _INFLATE_STEP
+cdef Py_ssize_t _INFLATE_STEP, _INFLATE_WHOLE
 cdef long long _RESERVE_MAX
 cdef long long MAX_WIRE_LENGTH
 
@@ -130,6 +130,8 @@ cdef class MessageReader(_FrameReader):
     cdef Py_ssize_t _utf8_state
     cdef object _deflate
     cdef bint _compressed
+    cdef bint _inflate_reset
+    cdef object _inflate_errors
 
     cdef void _on_header(self, bint fin, int rsv, int opcode, long long length) except *
     cdef void _on_frame(self, bint fin, int rsv, int opcode, bytes payload) except *
@@ -144,6 +146,8 @@ cdef class MessageReader(_FrameReader):
     @cython.locals(buf=GrowBuffer, text=object)
     cdef void _finish_message(self) except *
     cdef void _control_event(self, int opcode, bytes payload) except *
+    @cython.locals(room="long long", cap="long long", n=Py_ssize_t, out=bytes, rest=bytes, text=object)
+    cdef void _inflate_whole(self, bytes payload) except *
     cdef void _inflate_piece(self, bytes piece, bint final) except *
     @cython.locals(room="long long", step="long long", n=Py_ssize_t, chunk=bytes)
     cdef void _inflate_drain(self) except *

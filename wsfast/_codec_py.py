@@ -58,6 +58,9 @@ _EMPTY = b""
 _SYNC_TAIL = b"\x00\x00\xff\xff"
 # Most output one inflating step may produce (the limit may cap it lower).
 _INFLATE_STEP = 65536
+# Most output the one step that inflates a message arriving in one frame may
+# produce (the limit may cap it lower); a larger message goes on in steps.
+_INFLATE_WHOLE = 262144
 # The most a frame header reserves ahead of the payload bytes themselves.
 _RESERVE_MAX = 65536
 
@@ -734,9 +737,11 @@ class MessageReader(_FrameReader):
     permessage-deflate is negotiated (RFC 7692): RSV1 on the first frame of a
     data message then marks it compressed (RSV1 anywhere else is still 1002).
     Such a message is inflated as its bytes arrive, at most 64 KiB of output
-    per step, and ``max_message_size`` applies to the inflated size, checked
-    at every step: a decompression bomb fails with 1009 as soon as its output
-    passes the limit. A corrupt deflate stream is ``ProtocolError`` 1007 (see
+    per step (a message in one frame of at most 64 KiB is inflated in one
+    step of at most 256 KiB, the rest in 64 KiB steps), and
+    ``max_message_size`` applies to the inflated size, checked at every step:
+    a decompression bomb fails with 1009 as soon as its output passes the
+    limit. A corrupt deflate stream is ``ProtocolError`` 1007 (see
     ``wsfast._deflate``); text is validated as the inflated bytes come.
 
     Memory: what the reader holds for an unfinished message is one buffer
@@ -784,6 +789,12 @@ class MessageReader(_FrameReader):
         self._max_message = _check_limit(max_message_size, "max_message_size")
         self._deflate = deflate
         self._compressed = False
+        # What inflating a whole message needs from ``deflate``, looked up once.
+        self._inflate_reset = False
+        self._inflate_errors: Any = ()
+        if deflate is not None:
+            self._inflate_reset = deflate._recv_reset
+            self._inflate_errors = deflate._inflate_errors
         self._message_opcode = 0
         self._message_size = 0
         self._buf = new_buffer()
@@ -830,7 +841,10 @@ class MessageReader(_FrameReader):
             self._control_event(opcode, payload)
             return
         if self._compressed:
-            self._inflate_piece(payload, fin)
+            if fin and opcode != OP_CONTINUATION:
+                self._inflate_whole(payload)
+            else:
+                self._inflate_piece(payload, fin)
             return
         if fin and opcode != OP_CONTINUATION:
             # A whole message in one frame: the decoder validates as it decodes.
@@ -872,6 +886,64 @@ class MessageReader(_FrameReader):
         self._check_text(size)
         if final:
             self._finish_message()
+
+    def _inflate_whole(self, payload: bytes) -> None:
+        """Inflate a compressed message that came in one frame: payload and
+        tail in one library call whose output is capped by the limit (plus
+        one byte, to see it passed) and by ``_INFLATE_WHOLE``; a message
+        that fills the cap without passing the limit goes on in steps.
+        A payload over ``_INFLATE_STEP`` bytes is inflated in steps from the
+        start: the library copies the input it has not consumed at each step."""
+        if len(payload) > _INFLATE_STEP:
+            self._inflate_piece(payload, True)
+            return
+        deflate: Any = self._deflate
+        d = deflate._inflater
+        if d is None:
+            d = deflate._new_inflater()
+        if self._max_message >= 0:
+            room = self._max_message
+            cap = room + 1 if room < _INFLATE_WHOLE else _INFLATE_WHOLE
+        else:
+            room = -1
+            cap = _INFLATE_WHOLE
+        try:
+            out = d.decompress(payload + _SYNC_TAIL, cap)
+        except self._inflate_errors as exc:
+            raise ProtocolError(1007, f"corrupt deflate stream: {exc}") from None
+        n = len(out)
+        if n == cap:
+            if room >= 0 and n > room:
+                raise MessageTooBig(
+                    1009, f"inflated message over the limit of {self._max_message} bytes"
+                )
+            # More than one step: the rest of the input is the library's
+            # unconsumed tail, the message's end (its tail) included.
+            deflate._inflate_input(_EMPTY, True)
+            deflate._full = True
+            self._message_size = n
+            self._data_piece(out, False)
+            self._inflate_drain()
+            deflate._inflate_end()
+            self._data_piece(_EMPTY, True)
+            return
+        # All the input is consumed: the message is whole.
+        if d.eof:
+            # The sender ended its stream: only (part of) the tail may follow.
+            rest = d.unused_data
+            if rest and not _SYNC_TAIL.endswith(rest):
+                raise ProtocolError(1007, "data after the end of the deflate stream")
+            deflate._inflater = None
+        elif self._inflate_reset:
+            deflate._inflater = None
+        self._message_size = n
+        if self._message_opcode == OP_TEXT:
+            text = decode_utf8(out, 0, n)
+            if text is None:
+                raise InvalidUTF8(1007, "invalid UTF-8 in a text message")
+            self._events.append(_new_message(OP_TEXT, text))
+        else:
+            self._events.append(_new_message(OP_BINARY, out))
 
     def _inflate_piece(self, piece: bytes, final: bool) -> None:
         """Inflate compressed payload bytes into the open message; ``final``

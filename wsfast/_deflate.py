@@ -191,6 +191,8 @@ class PerMessageDeflate:
         self._input_pos = 0
         self._full = False
         self._finishing = False
+        #: What the inflating library raises for a corrupt stream.
+        self._inflate_errors = (zlib.error, lib.error)
 
     def __repr__(self) -> str:
         return (
@@ -280,6 +282,11 @@ class PerMessageDeflate:
         return b"".join(frames)
 
     # -- receiving (called by MessageReader) --------------------------------
+
+    def _new_inflater(self) -> Any:
+        """A fresh inflater for the receiving direction, kept as the current one."""
+        d = self._inflater = self._lib.decompressobj(-self._recv_bits)
+        return d
 
     def _inflate_input(self, data: Any, final: bool = False) -> None:
         """Queue ``data`` (part of a compressed message) for ``_inflate_next``;
