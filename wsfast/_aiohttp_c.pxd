@@ -38,6 +38,7 @@ cpdef void websocket_mask(bytes mask, bytearray data) except *
 @cython.locals(msg_length=Py_ssize_t, first_byte=int, header_len=Py_ssize_t)
 cpdef void write_websocket_frame(object self, object message, int opcode, int rsv) except *
 
+cdef object _foreign_self(str method, str owner, object obj)
 cdef object _message(object kind, object data, object extra)
 cdef object _text_bytes(bytes data)
 

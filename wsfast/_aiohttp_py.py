@@ -104,6 +104,15 @@ STALLED_READER_COLLECTED = (
 )
 
 
+def _foreign_self(method: str, owner: str, obj: Any) -> TypeError:
+    """The error CPython's method descriptors raise for a foreign ``self``.
+
+    Compiled, an unbound method called with another object would read it as
+    an instance: every method below checks its ``self`` first.
+    """
+    return TypeError(f"descriptor {method!r} for {owner!r} objects doesn't apply to a {type(obj).__name__!r} object")
+
+
 def _message(kind: Any, data: Any, extra: Any) -> Any:
     """``WSMessage(kind, data, extra)`` without the NamedTuple constructor,
     as aiohttp builds it."""
@@ -181,12 +190,18 @@ class WebSocketDataQueue:
         self._stalled_reader: Any = None
 
     def is_eof(self) -> bool:
+        if not isinstance(self, WebSocketDataQueue):
+            raise _foreign_self("is_eof", "WebSocketDataQueue", self)
         return self._eof
 
     def exception(self) -> Optional[BaseException]:
+        if not isinstance(self, WebSocketDataQueue):
+            raise _foreign_self("exception", "WebSocketDataQueue", self)
         return self._exception
 
     def set_exception(self, exc: BaseException, exc_cause: BaseException = _EXC_SENTINEL) -> None:
+        if not isinstance(self, WebSocketDataQueue):
+            raise _foreign_self("set_exception", "WebSocketDataQueue", self)
         self._eof = True
         self._exception = exc
         waiter = self._waiter
@@ -203,11 +218,15 @@ class WebSocketDataQueue:
             waiter.set_result(None)
 
     def feed_eof(self) -> None:
+        if not isinstance(self, WebSocketDataQueue):
+            raise _foreign_self("feed_eof", "WebSocketDataQueue", self)
         self._eof = True
         self._release_waiter()
         self._exception = None
 
     def feed_data(self, data: Any, size: int) -> None:
+        if not isinstance(self, WebSocketDataQueue):
+            raise _foreign_self("feed_data", "WebSocketDataQueue", self)
         self._size += size + MSG_SIZE_OVERHEAD
         self._put_buffer((data, size))
         self._release_waiter()
@@ -215,6 +234,9 @@ class WebSocketDataQueue:
             self._protocol.pause_reading()
 
     async def read(self) -> Any:
+        # A coroutine method: a foreign self fails when it is first run.
+        if not isinstance(self, WebSocketDataQueue):
+            raise _foreign_self("read", "WebSocketDataQueue", self)
         if not self._buffer and not self._eof:
             assert not self._waiter
             self._waiter = self._loop.create_future()
@@ -279,9 +301,13 @@ class WebSocketReader:
         self._compress = compress
 
     def feed_eof(self) -> None:
+        if not isinstance(self, WebSocketReader):
+            raise _foreign_self("feed_eof", "WebSocketReader", self)
         self.queue.feed_eof()
 
     def feed_data(self, data: Any) -> Tuple[bool, bytes]:
+        if not isinstance(self, WebSocketReader):
+            raise _foreign_self("feed_data", "WebSocketReader", self)
         if type(data) is not bytes:
             data = bytes(data)
 
@@ -311,6 +337,8 @@ class WebSocketReader:
         payload: Union[bytes, bytearray],
         compressed: int,
     ) -> None:
+        if not isinstance(self, WebSocketReader):
+            raise _foreign_self("_handle_frame", "WebSocketReader", self)
         if opcode == OP_CODE_TEXT or opcode == OP_CODE_BINARY or opcode == OP_CODE_CONTINUATION:  # noqa: SIM109 - C int compares
             if opcode == OP_CODE_CONTINUATION and self._opcode == OP_CODE_NOT_SET:
                 raise WebSocketError(
@@ -431,6 +459,8 @@ class WebSocketReader:
 
     def _feed_data(self, data: bytes) -> None:
         """Parse ``data`` (after the tail of the last call) into messages."""
+        if not isinstance(self, WebSocketReader):
+            raise _foreign_self("_feed_data", "WebSocketReader", self)
         self.queue._stalled_reader = None
         if self._tail:
             data, self._tail = self._tail + data, b""

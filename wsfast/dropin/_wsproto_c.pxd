@@ -13,6 +13,7 @@ cdef dict _KNOWN_CODES
 cdef object _utf8_decode, _new
 cdef bytes _EMPTY
 
+cdef object _foreign_self(str method, str owner, object obj)
 cdef object _message_event(object cls, object data, bint frame_finished, bint message_finished)
 cdef object _payload_event(object cls, bytes payload)
 

@@ -83,6 +83,15 @@ _new = object.__new__
 _EMPTY = b""
 
 
+def _foreign_self(method: str, owner: str, obj: Any) -> TypeError:
+    """The error CPython's method descriptors raise for a foreign ``self``.
+
+    Compiled, an unbound method called with another object would read it as
+    an instance: every method below checks its ``self`` first.
+    """
+    return TypeError(f"descriptor {method!r} for {owner!r} objects doesn't apply to a {type(obj).__name__!r} object")
+
+
 def _message_event(cls: Any, data: Any, frame_finished: bool, message_finished: bool) -> Any:
     """``cls(data=..., frame_finished=..., message_finished=...)`` without the
     frozen dataclass's three ``object.__setattr__`` calls: the same fields in
@@ -165,6 +174,8 @@ class Reader:
         self._pending = _EMPTY  # bytes the UTF-8 decoder holds back
 
     def feed(self, data: Any) -> None:
+        if not isinstance(self, Reader):
+            raise _foreign_self("feed", "Reader", self)
         if type(data) is not bytes:
             # What wsproto's ``bytearray += data`` accepts, with its errors.
             buf = bytearray()
@@ -174,6 +185,8 @@ class Reader:
             self._chunks.append(data)
 
     def parse(self, mode: int) -> bool:
+        if not isinstance(self, Reader):
+            raise _foreign_self("parse", "Reader", self)
         if self._error is not None:
             error = self._error
             self._error = None
