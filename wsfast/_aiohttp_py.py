@@ -309,7 +309,8 @@ class WebSocketReader:
         if not isinstance(self, WebSocketReader):
             raise _foreign_self("feed_data", "WebSocketReader", self)
         if type(data) is not bytes:
-            data = bytes(data)
+            # Through a memoryview: bytes(n) of an int would allocate n bytes.
+            data = bytes(memoryview(data))
 
         if self._exc is not None:
             return True, data
