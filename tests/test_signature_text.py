@@ -6,10 +6,17 @@ on every interpreter, the pure-Python run included."""
 from __future__ import annotations
 
 import inspect
+import platform
 
 import pytest
 
 from wsfast._signature import ClassSignature
+
+# On PyPy object.__init__ is not a slot wrapper, so the stand-in below cannot
+# play a compiled class (and there is no compiled class to describe there).
+pytestmark = pytest.mark.skipif(
+    platform.python_implementation() != "CPython", reason="needs CPython's slot wrappers"
+)
 
 LIMIT = 1 << 20
 
