@@ -16,7 +16,6 @@ import types
 import urllib.parse
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Union
 
-from . import _backend
 from ._echo_common import (
     CLOSE_TIMEOUT,
     CLOSED,
@@ -32,6 +31,7 @@ from ._echo_common import (
     OPEN,
     Data,
     Endpoint,
+    add_codec_options,
     load_api,
 )
 from ._errors import ProtocolError
@@ -572,18 +572,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--case-timeout", type=float, default=60.0, help="seconds per case for --autobahn (default: %(default)s)"
     )
-    parser.add_argument(
-        "--implementation",
-        choices=_backend.IMPLEMENTATIONS,
-        default=None,
-        help="codec backend (default: the one the package selected)",
-    )
-    parser.add_argument(
-        "--max-message-size",
-        type=int,
-        default=DEFAULT_MAX_MESSAGE_SIZE,
-        help="largest message accepted, in bytes (default: %(default)s)",
-    )
+    add_codec_options(parser)
     parser.add_argument(
         "--no-deflate",
         dest="deflate",

@@ -15,6 +15,7 @@ through the backend's ``PerMessageDeflate``.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import types
@@ -260,3 +261,19 @@ class Endpoint(asyncio.Protocol):
 
 def load_api(implementation: Optional[str]) -> types.SimpleNamespace:
     return _backend.select() if implementation is None else _backend.load(implementation)
+
+
+def add_codec_options(parser: argparse.ArgumentParser) -> None:
+    """The codec options the ``echo`` and ``client`` commands share."""
+    parser.add_argument(
+        "--implementation",
+        choices=_backend.IMPLEMENTATIONS,
+        default=None,
+        help="codec backend (default: the one the package selected)",
+    )
+    parser.add_argument(
+        "--max-message-size",
+        type=int,
+        default=DEFAULT_MAX_MESSAGE_SIZE,
+        help="largest message accepted, in bytes (default: %(default)s)",
+    )

@@ -16,7 +16,6 @@ import signal
 import types
 from typing import Any, Dict, List, Mapping, Optional, Set, Union
 
-from . import _backend
 from ._echo_common import (
     CLOSED,
     CONNECTING,
@@ -27,6 +26,7 @@ from ._echo_common import (
     OPEN,
     Data,
     Endpoint,
+    add_codec_options,
     load_api,
     log,
     shorten,
@@ -241,18 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=int, default=9001, help="port to bind, 0 for any (default: %(default)s)"
     )
-    parser.add_argument(
-        "--implementation",
-        choices=_backend.IMPLEMENTATIONS,
-        default=None,
-        help="codec backend (default: the one the package selected)",
-    )
-    parser.add_argument(
-        "--max-message-size",
-        type=int,
-        default=DEFAULT_MAX_MESSAGE_SIZE,
-        help="largest message accepted, in bytes (default: %(default)s)",
-    )
+    add_codec_options(parser)
     parser.add_argument(
         "--no-deflate",
         dest="deflate",
