@@ -23,12 +23,12 @@ import gc
 import importlib
 import statistics
 import sys
-from typing import IO, Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import IO, Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import runner as _runner
 from ..report import _duration, _Symbols
 
-__all__ = ["Case", "HostResult", "main", "run_case", "set_state"]
+__all__ = ["Case", "HostResult", "list_cases", "main", "run_case", "set_state"]
 
 Run = Callable[[], Any]
 Close = Callable[[], None]
@@ -196,10 +196,53 @@ def _wanted(host: str, case: str, only: Optional[Sequence[str]]) -> bool:
     return any(full.startswith(prefix) or host == prefix for prefix in only)
 
 
-def main(only: Optional[Sequence[str]], settings: _runner.Settings, quick: bool,
-         json_path: Optional[str] = None, out: IO[str] = sys.stdout) -> int:
+def _hosts(only: Optional[Sequence[str]], out: IO[str]) -> Iterator[Tuple[Any, List[Case]]]:
+    """Each host ``only`` names (all without it) that can be benchmarked,
+    with its cases; why the others cannot is printed to ``out``."""
     from ... import dropin
 
+    for name in dropin.HOSTS:
+        if only and not any(p == name or p.startswith(name + "/") for p in only):
+            continue
+        try:
+            adapter = dropin._adapter(name)
+        except ImportError:
+            print(f"\n{name}: no adapter in this build, skipped", file=out)
+            continue
+        version = dropin._installed_version(adapter)
+        if version is None:
+            print(f"\n{name}: not installed, skipped", file=out)
+            continue
+        if not dropin._in_range(version, adapter.TESTED):
+            print(f"\n{name} {version}: outside the versions its adapter was tested on, skipped", file=out)
+            continue
+        info = dropin.HostInfo(name, adapter.DISTRIBUTION, version, False, adapter.TESTED)
+        try:
+            cases = _cases(info.name)
+        except ImportError as exc:
+            print(f"\n{info.name} {info.version}: no cases ({exc})", file=out)
+            continue
+        yield info, cases
+
+
+def list_cases(only: Optional[Sequence[str]], out: Optional[IO[str]] = None) -> int:
+    """``--hosts --list``: the cases ``only`` selects, each with what it times."""
+    out = out or sys.stdout
+    for info, cases in _hosts(only, out):
+        chosen = [case for case in cases if _wanted(info.name, case.name, only)]
+        if chosen:
+            print(f"\n{info.name} {info.version}", file=out)
+        for case in chosen:
+            print(f"  {info.name}/{case.name}: {case.description}", file=out)
+    return 0
+
+
+def main(only: Optional[Sequence[str]], settings: _runner.Settings, quick: bool,
+         json_path: Optional[str] = None, out: IO[str] = sys.stdout, list_only: bool = False) -> int:
+    from ... import dropin
+
+    if list_only:
+        return list_cases(only, out)
     if _api() is None:
         print("bench --hosts: the compiled backend is not in use (see `python -m wsfast info`); "
               "patch() would do nothing", file=sys.stderr)
@@ -212,27 +255,7 @@ def main(only: Optional[Sequence[str]], settings: _runner.Settings, quick: bool,
     already = dict(dropin.patched())
     dropin.unpatch()
     try:
-        for name in dropin.HOSTS:
-            if only and not any(p == name or p.startswith(name + "/") for p in only):
-                continue
-            try:
-                adapter = dropin._adapter(name)
-            except ImportError:
-                print(f"\n{name}: no adapter in this build, skipped", file=out)
-                continue
-            version = dropin._installed_version(adapter)
-            if version is None:
-                print(f"\n{name}: not installed, skipped", file=out)
-                continue
-            if not dropin._in_range(version, adapter.TESTED):
-                print(f"\n{name} {version}: outside the versions its adapter was tested on, skipped", file=out)
-                continue
-            info = dropin.HostInfo(name, adapter.DISTRIBUTION, version, False, adapter.TESTED)
-            try:
-                cases = _cases(info.name)
-            except ImportError as exc:
-                print(f"\n{info.name} {info.version}: no cases ({exc})", file=out)
-                continue
+        for info, cases in _hosts(only, out):
             results = []
             for case in cases:
                 if _wanted(info.name, case.name, only):

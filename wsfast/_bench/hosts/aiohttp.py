@@ -2,16 +2,14 @@
 ``aiohttp.web_ws`` builds, fed frames as the protocol feeds them; a
 ``web.WebSocketResponse`` receiving masked frames from a raw client;
 ``ClientSession.ws_connect()`` sending (masked) messages to a raw server;
-an echo server answering a raw client message by message. One event loop
-per setup, driven with ``run_until_complete``."""
+an echo server answering the raw echo client of ``_loopback`` message by
+message. One event loop per setup, driven with ``run_until_complete``."""
 
 from __future__ import annotations
 
 import asyncio
-import random
-from typing import Any, Dict, List, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
-from ..workloads import encode_reference_frame
 from . import Case
 from . import _loopback as lb
 
@@ -176,15 +174,9 @@ def _send(messages: List[Tuple[bool, bytes]]) -> Tuple[Any, Any]:
     return run, close
 
 
-def _echo(messages: List[Tuple[bool, bytes]]) -> Tuple[Any, Any]:
-    """An aiohttp echo server; a raw client sends one message, waits for its
-    echo, sends the next."""
+async def _echo_server() -> Tuple[int, Callable[[], Awaitable[None]]]:
+    """A ``web.WebSocketResponse`` echo server on the running loop."""
     from aiohttp import WSMsgType, web
-
-    loop = asyncio.new_event_loop()
-    rng = random.Random(5)
-    frames = [encode_reference_frame(1 if t else 2, p, rng.randbytes(4)) for t, p in messages]
-    answers = [lb.sent_size(len(p), False) for _, p in messages]
 
     async def handler(request: Any) -> Any:
         ws = web.WebSocketResponse(max_msg_size=MAX_MSG_SIZE)
@@ -196,41 +188,13 @@ def _echo(messages: List[Tuple[bool, bytes]]) -> Tuple[Any, Any]:
                 await ws.send_bytes(msg.data)
         return ws
 
-    async def start() -> Tuple[Any, asyncio.StreamReader, asyncio.StreamWriter]:
-        app = web.Application()
-        app.router.add_get("/", handler)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, lb.LOOPBACK, 0)
-        await site.start()
-        port = _port(site)
-        reader, writer = await asyncio.open_connection(lb.LOOPBACK, port)
-        writer.write(lb.client_request(port))
-        await reader.readuntil(b"\r\n\r\n")
-        return runner, reader, writer
-
-    runner, reader, writer = loop.run_until_complete(start())
-
-    async def one() -> int:
-        total = 0
-        for frame, answer in zip(frames, answers):
-            writer.write(frame)
-            await reader.readexactly(answer)
-            total += answer
-        return total
-
-    def run() -> int:
-        return loop.run_until_complete(one())
-
-    def close() -> None:
-        async def stop() -> None:
-            writer.close()
-            await runner.cleanup()
-
-        loop.run_until_complete(stop())
-        loop.close()
-
-    return run, close
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, lb.LOOPBACK, 0)
+    await site.start()
+    return _port(site), runner.cleanup
 
 
 def cases() -> List[Case]:
@@ -239,7 +203,6 @@ def cases() -> List[Case]:
     large_blob = lb.large_stream(masked=True)
     messages = lb.small_messages()
     big = [(False, lb.text_64k())]
-    echo_messages = messages[:1000]
     return [
         Case("reader/10k-small", "web_ws.WebSocketReader.feed_data + queue.read(), 10k small masked frames",
              lambda: _reader(small_blob, len(small)), len(small), sum(len(p) for _, p in small)),
@@ -253,6 +216,5 @@ def cases() -> List[Case]:
              lambda: _send(messages), len(messages), sum(len(p) for _, p in messages)),
         Case("send/64KiB", "ClientSession.ws_connect(...).send_bytes, one 64 KiB message (masked)",
              lambda: _send(big), 1, lb.LARGE_SIZE),
-        Case("echo/1k-small", "web.WebSocketResponse echo server, 1000 small messages one at a time",
-             lambda: _echo(echo_messages), len(echo_messages), sum(len(p) for _, p in echo_messages)),
+        *lb.echo_cases("web.WebSocketResponse", _echo_server),
     ]

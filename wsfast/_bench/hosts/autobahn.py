@@ -2,13 +2,15 @@
 ``connection_made()`` with a transport that keeps what is written, the
 opening handshake through ``data_received()``, then client frames in the
 64 KiB reads a socket gives, delivered to ``onMessage``; sending is
-``sendMessage()`` of a client protocol (masked)."""
+``sendMessage()`` of a client protocol (masked); and end to end, a
+``WebSocketServerFactory`` served on the running loop whose protocol
+echoes each message to the raw echo client of ``_loopback``."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-from typing import Any, Dict, List, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
 from . import Case
 from . import _loopback as lb
@@ -149,6 +151,29 @@ def _send(messages: List[Tuple[bool, bytes]]) -> Tuple[Any, Any]:
     return run, close
 
 
+async def _echo_server() -> Tuple[int, Callable[[], Awaitable[None]]]:
+    """An asyncio ``WebSocketServerProtocol`` whose ``onMessage`` sends the
+    message back, served with ``loop.create_server()``; no pings, no timeouts."""
+    aio: Any = importlib.import_module("autobahn.asyncio.websocket")
+    WebSocketServerFactory, WebSocketServerProtocol = aio.WebSocketServerFactory, aio.WebSocketServerProtocol
+
+    def onMessage(self: Any, payload: Any, is_binary: bool) -> None:
+        self.sendMessage(payload, is_binary)
+
+    loop = asyncio.get_running_loop()
+    factory = WebSocketServerFactory(f"ws://{lb.LOOPBACK}:9000", loop=loop)
+    factory.setProtocolOptions(autoPingInterval=0, openHandshakeTimeout=0, closeHandshakeTimeout=0)
+    factory.protocol = type("EchoProtocol", (WebSocketServerProtocol,), {"onMessage": onMessage})
+    server = await loop.create_server(factory, lb.LOOPBACK, 0)
+    port: int = server.sockets[0].getsockname()[1]
+
+    async def stop() -> None:
+        server.close()
+        await server.wait_closed()
+
+    return port, stop
+
+
 def cases() -> List[Case]:
     small_blob, small = lb.small_stream(masked=True)
     data_frames = [p for op, p in small if op in (1, 2)]
@@ -163,4 +188,5 @@ def cases() -> List[Case]:
              lambda: _send(messages), len(messages), sum(len(p) for _, p in messages)),
         Case("send/64KiB", "client sendMessage, one 64 KiB binary message (masked)",
              lambda: _send([(False, lb.text_64k())]), 1, lb.LARGE_SIZE),
+        *lb.echo_cases("autobahn WebSocketServerProtocol", _echo_server),
     ]

@@ -1,13 +1,14 @@
 """tornado through its public paths: a ``WebSocketHandler`` receiving masked
-frames from a raw client, and ``websocket_connect()``'s connection sending
-(masked) messages to a raw server. One event loop per setup, driven with
-``run_until_complete``."""
+frames from a raw client, ``websocket_connect()``'s connection sending
+(masked) messages to a raw server, and a ``WebSocketHandler`` echoing the
+raw echo client of ``_loopback`` message by message. One event loop per
+setup, driven with ``run_until_complete``."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from . import Case
 from . import _loopback as lb
@@ -110,6 +111,27 @@ def _send(messages: List[Tuple[bool, bytes]]) -> Tuple[Any, Any]:
     return run, close
 
 
+async def _echo_server() -> Tuple[int, Callable[[], Awaitable[None]]]:
+    """A ``WebSocketHandler`` echoing each message, on the running loop."""
+    importlib.import_module("tornado.web")
+    importlib.import_module("tornado.websocket")
+    tornado: Any = importlib.import_module("tornado")
+
+    def on_message(self: Any, message: Any) -> None:
+        self.write_message(message, binary=isinstance(message, bytes))
+
+    Handler = type("Handler", (tornado.websocket.WebSocketHandler,), {"on_message": on_message})
+    app = tornado.web.Application([(r"/", Handler)], websocket_max_message_size=1 << 24)
+    server = app.listen(0, address=lb.LOOPBACK)
+    port: int = next(iter(server._sockets.values())).getsockname()[1]
+
+    async def stop() -> None:
+        server.stop()
+        await server.close_all_connections()
+
+    return port, stop
+
+
 def _mask(size: int) -> Tuple[Any, Any]:
     websocket: Any = importlib.import_module("tornado.websocket")
 
@@ -137,4 +159,5 @@ def cases() -> List[Case]:
              lambda: _send(messages), len(messages), sum(len(p) for _, p in messages)),
         Case("send/64KiB", "websocket_connect(...).write_message, one 64 KiB binary message (masked)",
              lambda: _send(big), 1, lb.LARGE_SIZE),
+        *lb.echo_cases("tornado.websocket.WebSocketHandler", _echo_server),
     ]

@@ -2,11 +2,13 @@
 threading and trio implementations all drive: a server ``Protocol`` given
 masked client frames (``receive_data`` then ``events_received``, pongs
 collected with ``data_to_send``), and ``send_text``/``send_binary`` on a
-client (masked) and a server (unmasked) protocol."""
+client (masked) and a server (unmasked) protocol; and end to end, an
+asyncio ``serve()`` echo server answering the raw echo client of
+``_loopback`` message by message."""
 
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from typing import Any, Awaitable, Callable, List, Tuple
 
 from . import Case
 from . import _loopback as lb
@@ -42,6 +44,25 @@ def _send(messages: List[Tuple[bool, bytes]], client: bool) -> Tuple[Any, Any]:
     return run, lambda: None
 
 
+async def _echo_server() -> Tuple[int, Callable[[], Awaitable[None]]]:
+    """``websockets.asyncio.server.serve()`` echoing each message, on the
+    running loop; no keepalive pings, which would land among the echoes."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    async def handler(ws: ServerConnection) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    server = await serve(handler, lb.LOOPBACK, 0, ping_interval=None)
+    port: int = server.sockets[0].getsockname()[1]
+
+    async def stop() -> None:
+        server.close()
+        await server.wait_closed()
+
+    return port, stop
+
+
 def cases() -> List[Case]:
     small_blob, small = lb.small_stream(masked=True)
     large_blob = lb.large_stream(masked=True)
@@ -61,4 +82,5 @@ def cases() -> List[Case]:
              lambda: _send(big, False), 1, lb.LARGE_SIZE),
         Case("send/64KiB-client", "Protocol(CLIENT).send_text, one 64 KiB text message (masked)",
              lambda: _send(big, True), 1, lb.LARGE_SIZE),
+        *lb.echo_cases("websockets.asyncio.server.serve()", _echo_server),
     ]
