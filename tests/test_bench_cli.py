@@ -181,6 +181,15 @@ def test_unknown_workload_is_refused(capsys: pytest.CaptureFixture[str]) -> None
     assert "no-such-family" in err and "mask" in err
 
 
+def test_hosts_list_lists_without_timing(capsys: pytest.CaptureFixture[str]) -> None:
+    """--hosts --list names each installed host's cases and times nothing."""
+    assert cli.main(["--hosts", "--list", "--only", "wsproto"]) == 0
+    out = capsys.readouterr().out
+    if "wsproto" in out:  # listed when wsproto is installed
+        assert "wsproto/recv/10k-small" in out and "wsproto/echo/1k-small" in out
+    assert "unpatched" not in out and "ratio" not in out
+
+
 def test_json_to_stdout_prints_only_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--quick", "--only", "build/100B-unmasked", "--json", "-", *TINY]) == 0
     document = json.loads(capsys.readouterr().out)

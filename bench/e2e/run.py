@@ -1,19 +1,25 @@
-"""End to end: real ASGI servers on wsproto, unpatched against patched,
-loaded over 127.0.0.1 by Node's ws (``tests/interop/node/load_e2e.mjs``:
-request/response on 8 connections).
+"""End to end: real WebSocket servers as users deploy them, unpatched
+against ``python -m wsfast run``, loaded over 127.0.0.1 by Node's ws
+(``tests/interop/node/load_e2e.mjs``: request/response on 8 connections,
+text messages).
 
-    python bench/e2e/run.py [--seconds 5] [--rounds 3] [SERVER ...]
+    python bench/e2e/run.py [--seconds 4] [--rounds 3] [SERVER ...]
 
-SERVER: uvicorn-wsproto, hypercorn (default both). Each round runs every
-size unpatched then patched, each in a fresh server process; the best
-round's messages per second is printed with the ratio.
+SERVER: any of ``serve.SERVERS`` (default all). Each round starts every
+server unpatched and then under ``python -m wsfast run``, a fresh process
+each time, per message size; the table gives the best and the median round
+in messages per second and the ratio of the bests (the medians' ratio
+beside it). The patched server must log wsfast's "patched" line and the
+unpatched one must not, or the run stops.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -22,7 +28,9 @@ from typing import Dict, List, Tuple
 
 HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE.parents[1] / "tests" / "interop" / "node"
-SIZES = {"100B": 100, "64KiB": 65536}
+SIZES = {"100 B": 100, "64 KiB": 65536}
+sys.path.insert(0, str(HERE))
+from serve import SERVERS  # noqa: E402
 
 
 def _free_port() -> int:
@@ -31,9 +39,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_listening(port: int, timeout: float = 90.0) -> None:
+def _wait_listening(port: int, proc: "subprocess.Popen[str]", timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
@@ -44,52 +54,81 @@ def _wait_listening(port: int, timeout: float = 90.0) -> None:
 
 def measure(server: str, patched: bool, size: int, seconds: float) -> float:
     port = _free_port()
-    argv = [sys.executable, str(HERE / "serve.py"), server, str(port)] + (["--patch"] if patched else [])
+    argv = [sys.executable] + (["-m", "wsfast", "run"] if patched else []) + [str(HERE / "serve.py"), server, str(port)]
     # The server's output goes to a file: an unread pipe that fills up would
     # stall the server being measured.
-    with open(HERE / f".serve-{server}.log", "w") as log:
+    log_path = HERE / f".serve-{server}.log"
+    with open(log_path, "w") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, text=True)
         try:
-            return _load(port, size, seconds)
+            _wait_listening(port, proc)
+            rate = _load(port, size, seconds)
         finally:
             proc.terminate()
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    said = log_path.read_text()
+    if ("wsfast: patched" in said) != patched:
+        raise SystemExit(f"{server}: {'no' if patched else 'a'} wsfast patch line in its log:\n{said}")
+    return rate
 
 
 def _load(port: int, size: int, seconds: float) -> float:
     """Messages per second from the load script, after a warm-up."""
-    _wait_listening(port)
     url = f"ws://127.0.0.1:{port}/"
-    subprocess.run(["node", "load_e2e.mjs", url, str(size), "1"], cwd=NODE_DIR, check=True,
-                   capture_output=True)  # warm-up
+    subprocess.run(["node", "load_e2e.mjs", url, str(size), "1"], cwd=NODE_DIR, check=True, capture_output=True)
     out = subprocess.run(["node", "load_e2e.mjs", url, str(size), str(seconds)], cwd=NODE_DIR,
                          check=True, capture_output=True, text=True).stdout
     return float(json.loads(out.strip().splitlines()[-1])["rate"])
 
 
+def _version(server: str) -> str:
+    import importlib.metadata
+
+    names = {"uvicorn-wsproto": ["uvicorn", "wsproto"], "hypercorn": ["hypercorn", "wsproto"],
+             "uvicorn-websockets": ["uvicorn", "websockets"], "uvicorn-websockets-sansio": ["uvicorn", "websockets"]}
+    parts = []
+    for name in names.get(server, [server]):
+        try:
+            parts.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            parts.append(f"{name} missing")
+    return ", ".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("servers", nargs="*", default=["uvicorn-wsproto", "hypercorn"])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("servers", nargs="*", metavar="SERVER", help=f"default: all of {', '.join(SERVERS)}")
+    parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    best: Dict[Tuple[str, str, bool], float] = {}
+    unknown = set(args.servers) - set(SERVERS)
+    if unknown:
+        parser.error(f"unknown server(s) {', '.join(sorted(unknown))}: choose from {', '.join(SERVERS)}")
+    args.servers = args.servers or list(SERVERS)
+    rates: Dict[Tuple[str, str, bool], List[float]] = {}
     for _ in range(args.rounds):
         for server in args.servers:
             for label, size in SIZES.items():
                 for patched in (False, True):
                     rate = measure(server, patched, size, args.seconds)
-                    key = (server, label, patched)
-                    best[key] = max(best.get(key, 0.0), rate)
-    rows: List[str] = ["| server | message | unpatched msgs/s | patched msgs/s | ratio |", "|---|---|---|---|---|"]
+                    rates.setdefault((server, label, patched), []).append(rate)
+                    print(f"  {server:26} {label:6} {'patched' if patched else 'unpatched':9} {rate:10,.0f} msgs/s",
+                          file=sys.stderr, flush=True)
+    print(f"{time.strftime('%Y-%m-%d')}, {platform.python_implementation()} {platform.python_version()}, "
+          f"{args.rounds} rounds of {args.seconds:g} s, 8 connections, Node's ws as the client")
+    print()
+    print("| server | message | unpatched best / median | `wsfast run` best / median | ratio best | ratio median |")
+    print("|---|---|---|---|---|---|")
     for server in args.servers:
         for label in SIZES:
-            before, after = best[(server, label, False)], best[(server, label, True)]
-            rows.append(f"| {server} | {label} text | {before:,.0f} | {after:,.0f} | **{after / before:.2f}×** |")
-    print("\n".join(rows))
+            before, after = rates[(server, label, False)], rates[(server, label, True)]
+            b_best, a_best = max(before), max(after)
+            b_med, a_med = statistics.median(before), statistics.median(after)
+            print(f"| {server} ({_version(server)}) | {label} | {b_best:,.0f} / {b_med:,.0f} "
+                  f"| {a_best:,.0f} / {a_med:,.0f} | **{a_best / b_best:.2f}×** | {a_med / b_med:.2f}× |")
 
 
 if __name__ == "__main__":

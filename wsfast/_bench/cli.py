@@ -140,7 +140,8 @@ def _main(argv: Optional[List[str]]) -> int:
         if args.without_wsaccel and not hosts.hide("wsaccel"):
             print("python -m wsfast bench: --without-wsaccel: wsaccel is imported already", file=sys.stderr)
             return 2
-        return hosts.main(args.only, _settings(args), args.quick, args.json if args.json != "-" else None)
+        return hosts.main(args.only, _settings(args), args.quick, args.json if args.json != "-" else None,
+                          list_only=args.list)
     try:
         chosen = workloads.select(args.only)
     except ValueError as exc:

@@ -19,8 +19,16 @@ Replaced, as the names ``autobahn.websocket.protocol`` looks up per frame:
     connection and never asks the validator again, so the validators'
     differing answers to chunks fed after a failure do not matter.
 
+``WebSocketProtocol.processData`` and ``consumeData``
+    autobahn's own frame reader, step for step, but reading from an offset
+    into the buffer instead of cutting a copy of the rest off it twice per
+    frame (``_autobahn_frames``): a read of many small frames is no longer
+    copied once per frame. The same checks, texts, callbacks and
+    ``self.data`` once the read is handled. Only where autobahn's methods
+    have the source the copies were made from.
+
 ``XorMaskerNull`` stays: it returns its input and counts, there is
-nothing to speed up. Frame parsing (``processData``) stays autobahn's.
+nothing to speed up.
 
 Tested on autobahn 25.x and 26.x, with NVX (``AUTOBAHN_USE_NVX=1``) and
 without (``AUTOBAHN_USE_NVX=0``).
@@ -30,6 +38,9 @@ from __future__ import annotations
 
 import importlib
 from typing import Any, List, Optional, Tuple
+
+from . import _autobahn_frames
+from ._source import source_digest
 
 NAME = "autobahn"
 DISTRIBUTION = "autobahn"
@@ -72,8 +83,15 @@ def _masker_factory(api: Any, original: Any) -> Any:
 
 def replacements(api: Any) -> List[Tuple[Any, str, Any]]:
     protocol: Any = importlib.import_module("autobahn.websocket.protocol")
-
-    return [
+    found = [
         (protocol, "create_xor_masker", _masker_factory(api, protocol.create_xor_masker)),
         (protocol, "Utf8Validator", api.Utf8Validator),
     ]
+    cls = protocol.WebSocketProtocol
+    if all(source_digest(getattr(cls, name)) in _autobahn_frames.SOURCES[name] for name in _autobahn_frames.SOURCES):
+        process_data, consume_data = _autobahn_frames.build(protocol, cls.consumeData)
+        for function, name in ((process_data, "processData"), (consume_data, "consumeData")):
+            function.__doc__ = getattr(cls, name).__doc__
+            function.__qualname__ = f"WebSocketProtocol.{name}"
+            found.append((cls, name, function))
+    return found
