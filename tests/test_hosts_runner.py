@@ -1,13 +1,18 @@
-"""The host test-suite runner (tests/hosts/run.py): reading junitxml and
-telling a patched run that differs from the unpatched one. The runs
-themselves are CI's (.ci/hosts): they download sdists."""
+"""The host test-suite runner (tests/hosts/run.py): reading junitxml,
+telling a patched run that differs from the unpatched one, and a host's
+tests from an archive other than its sdist (checked by sha256, run against
+that exact version). The runs themselves are CI's (.ci/hosts): they
+download sdists."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
+import tarfile
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +92,89 @@ def test_runs_split_by_label(runner: types.ModuleType) -> None:
     ]
     plain = types.SimpleNamespace(NAME="y", TESTS=["t.py"])
     assert runner.runs(plain) == [("", {}, ["t.py"])]
+
+
+def _archive(tmp_path: Path) -> Path:
+    """A release archive with its tests in a package, as a file:// source."""
+    tree = tmp_path / "tree" / "host-1.0"
+    for name, text in {
+        "tests/__init__.py": "",
+        "tests/utils.py": "VALUE = 1\n",
+        "tests/test_top.py": "from .utils import VALUE\n\ndef test_top():\n    assert VALUE == 1\n",
+        "tests/sub/__init__.py": "",
+        "tests/sub/test_deep.py": "from ..utils import VALUE\n\ndef test_deep():\n    assert VALUE\n",
+        "tests/other/test_skipped_dir.py": "",
+    }.items():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(text)
+    archive = tmp_path / "host_1.0.orig.tar.gz"
+    with tarfile.open(archive, "w:gz") as opened:
+        opened.add(tree, arcname="host-1.0")
+    return archive
+
+
+def _sourced(archive: Path, digest: str, **fields: Any) -> types.SimpleNamespace:
+    return types.SimpleNamespace(
+        NAME="websockets", DISTRIBUTION="host", TESTS=["tests/test_top.py", "tests/sub"], PACKAGE=True,
+        SUPPORT={"tests/utils.py": "tests/utils.py"},
+        SOURCE={"url": archive.as_uri(), "sha256": digest, "version": "1.0"}, **fields,
+    )
+
+
+def test_source_archive_checked_by_sha256_and_downloaded_once(runner: types.ModuleType, tmp_path: Path) -> None:
+    archive = _archive(tmp_path)
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    cache = tmp_path / "cache"
+    unpacked = runner.source_archive(_sourced(archive, digest), cache)
+    assert (unpacked / "tests" / "sub" / "test_deep.py").is_file()
+    assert (cache / "downloads" / archive.name).read_bytes() == archive.read_bytes()
+    archive.unlink()  # from the cache from now on
+    assert runner.source_archive(_sourced(archive, digest), cache) == unpacked
+
+
+def test_source_archive_with_another_sha256_is_refused(runner: types.ModuleType, tmp_path: Path) -> None:
+    archive = _archive(tmp_path)
+    cache = tmp_path / "cache"
+    with pytest.raises(RuntimeError, match="refused"):
+        runner.source_archive(_sourced(archive, "0" * 64), cache)
+    # Nothing of it is kept: neither the download nor an unpacked tree.
+    assert not any(p.is_file() for p in cache.rglob("*"))
+    # An archive already in the cache that is not the one named is replaced.
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    (cache / "downloads" / archive.name).write_bytes(b"not it")
+    runner.source_archive(_sourced(archive, digest), cache)
+    assert runner.sha256(cache / "downloads" / archive.name) == digest
+
+
+def test_package_keeps_paths_and_init_files(runner: types.ModuleType, tmp_path: Path) -> None:
+    archive = _archive(tmp_path)
+    definition = _sourced(archive, hashlib.sha256(archive.read_bytes()).hexdigest())
+    source = runner.source_archive(definition, tmp_path / "cache")
+    work = tmp_path / "work"
+    assert runner.prepare(definition, source, work) == ["tests/test_top.py", "tests/sub"]
+    copied = sorted(str(p.relative_to(work)) for p in work.rglob("*.py") if p.name != "wsfast_patch.py")
+    assert copied == [
+        "tests/__init__.py", "tests/sub/__init__.py", "tests/sub/test_deep.py", "tests/test_top.py", "tests/utils.py",
+    ]
+    flat = types.SimpleNamespace(NAME="x", TESTS=["tests/sub"])
+    with pytest.raises(RuntimeError, match="not in the sdist"):
+        runner.prepare(flat, source, tmp_path / "flat")  # a directory needs PACKAGE
+
+
+def test_pinned_runs_check_the_host_version(runner: types.ModuleType, tmp_path: Path) -> None:
+    """Both runs import the host from the pinned directory, and stop unless
+    it is the version the tests are from."""
+    archive = _archive(tmp_path)
+    definition = _sourced(archive, hashlib.sha256(archive.read_bytes()).hexdigest())
+    source = runner.source_archive(definition, tmp_path / "cache")
+    pinned = tmp_path / "pinned"
+    (pinned / "websockets").mkdir(parents=True)
+    (pinned / "websockets" / "__init__.py").write_text('__version__ = "1.0"\n')
+    work = tmp_path / "work"
+    tests = runner.prepare(definition, source, work)
+    result, _, _ = runner.run_pytest(definition, work, tests, False, {}, "", None, pinned)
+    assert result == {"tests.test_top::test_top": "passed", "tests.sub.test_deep::test_deep": "passed"}
+    definition.SOURCE["version"] = "2.0"
+    with pytest.raises(RuntimeError, match="no usable report"):
+        runner.run_pytest(definition, work, tests, False, {}, "", None, pinned)
+    assert "the tests are websockets 2.0's, the host imported is 1.0" in (work / "pytest-unpatched.log").read_text()

@@ -26,6 +26,21 @@ A definition is ``tests/hosts/<module>.py`` with::
         # a helper server from the sdist, started for the runs on a free
         # 127.0.0.1 port passed in that variable (it is never patched)
 
+A host whose sdist ships no tests names another archive of the same
+release, checked by its sha256, and the runs then test that version::
+
+    SOURCE = {"url": "https://.../host_1.2.orig.tar.gz", "sha256": "...",
+              "version": "1.2"}
+
+The archive is downloaded once into the cache; ``DISTRIBUTION==version`` is
+pip-installed (binary wheel, without dependencies) into a directory of its
+own put first on ``PYTHONPATH`` for both runs, and both runs stop (a usage
+error) unless the host they import is that version. Tests that import their
+helpers relatively (``from .utils import``) keep their package with
+``PACKAGE = True``: ``TESTS`` (files or directories) and ``SUPPORT`` are
+then copied to the same paths as in the archive, with the ``__init__.py``
+of every directory above them.
+
 A host whose tests need separate processes (autobahn on Twisted and on
 asyncio) lists them as ``RUNS = {"twisted": {"env": {...}, "tests": [...]}}``;
 each is run unpatched and patched, and its test ids are prefixed with its
@@ -34,12 +49,14 @@ label.
 The test modules run against the installed host (the sdist is only where
 the tests come from): they are copied flat, without their package, and
 imported with ``--import-mode=importlib``, so ``import tornado`` finds the
-installed tornado, compiled speedups included.
+installed tornado, compiled speedups included; the modules of a
+``PACKAGE`` keep their package names (``tests.test_frames``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -52,6 +69,7 @@ import tarfile
 import tempfile
 import time
 import types
+import urllib.request
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -110,21 +128,77 @@ def sdist(distribution: str, version: str, cache: Path) -> Path:
     ]
     if len(archives) != 1:
         raise RuntimeError(f"expected one sdist of {distribution} {version} in {downloads}, found {archives}")
+    unpack(archives[0], target, "")
+    return target
+
+
+def unpack(archive: Path, target: Path, stamp: str) -> None:
+    """Unpack ``archive`` (one top directory) as ``target``; ``stamp`` is
+    what ``target/.unpacked`` then holds."""
     if target.exists():
         shutil.rmtree(target)
-    scratch = Path(tempfile.mkdtemp(dir=cache))
-    if archives[0].name.endswith(".zip"):
-        shutil.unpack_archive(str(archives[0]), str(scratch))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=target.parent))
+    if archive.name.endswith(".zip"):
+        shutil.unpack_archive(str(archive), str(scratch))
     else:
-        with tarfile.open(archives[0]) as archive:
+        with tarfile.open(archive) as opened:
             if sys.version_info >= (3, 12):
-                archive.extractall(scratch, filter="data")
+                opened.extractall(scratch, filter="data")
             else:
-                archive.extractall(scratch)
+                opened.extractall(scratch)
     (top,) = list(scratch.iterdir())
     top.rename(target)
     scratch.rmdir()
-    done.touch()
+    (target / ".unpacked").write_text(stamp)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def source_archive(definition: types.ModuleType, cache: Path) -> Path:
+    """The unpacked ``SOURCE`` archive, downloaded once and refused unless
+    its sha256 is the definition's."""
+    url, digest = definition.SOURCE["url"], definition.SOURCE["sha256"]
+    target = cache / f"{definition.DISTRIBUTION}-{definition.SOURCE['version']}-source"
+    done = target / ".unpacked"
+    if done.exists() and done.read_text() == digest:
+        return target
+    archive = cache / "downloads" / url.rsplit("/", 1)[-1]
+    if not (archive.exists() and sha256(archive) == digest):
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        partial = archive.with_name(archive.name + ".part")
+        with urllib.request.urlopen(url, timeout=120) as response, open(partial, "wb") as out:
+            shutil.copyfileobj(response, out)
+        found = sha256(partial)
+        if found != digest:
+            partial.unlink()
+            raise RuntimeError(f"{url} has sha256 {found}, not {digest}: refused")
+        partial.replace(archive)
+    unpack(archive, target, digest)
+    return target
+
+
+def pinned_host(definition: types.ModuleType, cache: Path) -> Path:
+    """``DISTRIBUTION==SOURCE["version"]`` installed into a directory of its
+    own (put first on ``PYTHONPATH``), once."""
+    requirement = f"{definition.DISTRIBUTION}=={definition.SOURCE['version']}"
+    target = cache / "pinned" / requirement.replace("==", "-")
+    stamp = target / ".installed"
+    if not stamp.exists():
+        if target.exists():
+            shutil.rmtree(target)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--only-binary", ":all:",
+             "--target", str(target), requirement],
+            check=True,
+        )
+        stamp.touch()
     return target
 
 
@@ -138,19 +212,29 @@ def runs(definition: types.ModuleType) -> List[Tuple[str, Dict[str, str], List[s
     return [("", dict(getattr(definition, "ENV", {})), list(definition.TESTS))]
 
 
+def placed(definition: types.ModuleType, relative: str) -> str:
+    """Where a test path of the archive is in the scratch directory."""
+    return relative if getattr(definition, "PACKAGE", False) else Path(relative).name
+
+
 def prepare(definition: types.ModuleType, source: Path, work: Path) -> List[str]:
     """Copy the test modules and their support files into ``work``; the
     names of the test files to run."""
     work.mkdir(parents=True, exist_ok=True)
-    names = []
+    package = getattr(definition, "PACKAGE", False)
+    names: List[str] = []
     for relative in dict.fromkeys(t for _, _, tests in runs(definition) for t in tests):
-        path = source / relative
-        if not path.is_file():
+        path, name = source / relative, placed(definition, relative)
+        if not (path.is_file() or (package and path.is_dir())):
             raise RuntimeError(f"{relative} is not in the sdist ({source})")
-        if path.name in names:
-            raise RuntimeError(f"two test modules named {path.name}")
-        shutil.copy2(path, work / path.name)
-        names.append(path.name)
+        if name in names:
+            raise RuntimeError(f"two test modules named {name}")
+        if path.is_dir():
+            shutil.copytree(path, work / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+        else:
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, work / name)
+        names.append(name)
     for relative, destination in getattr(definition, "SUPPORT", {}).items():
         path, target = source / relative, work / destination
         if path.is_dir():
@@ -158,6 +242,12 @@ def prepare(definition: types.ModuleType, source: Path, work: Path) -> List[str]
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
+    if package:  # the __init__.py of every directory holding what was copied
+        for copied in list(work.rglob("*")):
+            for parent in copied.relative_to(work).parents:
+                init = source / parent / "__init__.py"
+                if parent != Path(".") and init.is_file() and not (work / parent / "__init__.py").exists():
+                    shutil.copy2(init, work / parent / "__init__.py")
     shutil.copy2(PLUGIN, work / PLUGIN.name)
     conftest = getattr(definition, "CONFTEST", "")
     if conftest:
@@ -190,6 +280,7 @@ def test_dependencies(definition: types.ModuleType, cache: Path) -> Optional[Pat
 def run_pytest(
     definition: types.ModuleType, work: Path, tests: Sequence[str], patched: bool,
     run_env: Optional[Dict[str, str]] = None, run_label: str = "", deps: Optional[Path] = None,
+    pinned: Optional[Path] = None,
 ) -> Tuple[Outcomes, dict, float]:
     """One run: outcome per test id, what the plugin reported, seconds."""
     label = ("patched" if patched else "unpatched") + (f"-{run_label}" if run_label else "")
@@ -205,6 +296,11 @@ def run_pytest(
     env["WSFAST_HOST_REPORT"] = str(report)
     if deps is not None:
         env["WSFAST_HOST_DEPS"] = str(deps)
+    if pinned is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pinned), env.get("PYTHONPATH")]))
+        env["WSFAST_HOST_VERSION"] = f"{definition.NAME}=={definition.SOURCE['version']}"
+    else:
+        env.pop("WSFAST_HOST_VERSION", None)
     if patched:
         env["WSFAST_HOST_PATCH"] = definition.NAME
     else:
@@ -304,12 +400,19 @@ class HelperServer:
 
 def run_host(definition: types.ModuleType, cache: Path, keep: Optional[Path]) -> bool:
     name = definition.NAME
-    version = installed_version(definition.DISTRIBUTION)
-    if version is None:
-        print(f"{name}: not installed (pip install {definition.DISTRIBUTION})")
-        return False
-    print(f"{name} {version}: tests from the sdist", flush=True)
-    source = sdist(definition.DISTRIBUTION, version, cache)
+    pinned: Optional[Path] = None
+    if hasattr(definition, "SOURCE"):
+        version = definition.SOURCE["version"]
+        print(f"{name} {version}: tests from {definition.SOURCE['url']}", flush=True)
+        source = source_archive(definition, cache)
+        pinned = pinned_host(definition, cache)
+    else:
+        version = installed_version(definition.DISTRIBUTION)
+        if version is None:
+            print(f"{name}: not installed (pip install {definition.DISTRIBUTION})")
+            return False
+        print(f"{name} {version}: tests from the sdist", flush=True)
+        source = sdist(definition.DISTRIBUTION, version, cache)
     deps = test_dependencies(definition, cache)
     work = (keep / name) if keep else Path(tempfile.mkdtemp(prefix=f"wsfast-hosts-{name}-"))
     helper: Optional[HelperServer] = None
@@ -324,12 +427,12 @@ def run_host(definition: types.ModuleType, cache: Path, keep: Optional[Path]) ->
         t_before = t_after = 0.0
         for label, env, paths in runs(definition):
             env = {**env, **helper.env}
-            files = [Path(p).name for p in paths]
-            result, report, elapsed = run_pytest(definition, work, files, False, env, label, deps)
+            files = [placed(definition, p) for p in paths]
+            result, report, elapsed = run_pytest(definition, work, files, False, env, label, deps, pinned)
             unpatched.update(result)
             befores.append(report)
             t_before += elapsed
-            result, report, elapsed = run_pytest(definition, work, files, True, env, label, deps)
+            result, report, elapsed = run_pytest(definition, work, files, True, env, label, deps, pinned)
             patched.update(result)
             afters.append(report)
             t_after += elapsed

@@ -7,11 +7,14 @@ named in ``WSFAST_HOST_HIDE``, e.g. ``wsaccel``), ahead of
 collection, and stops the run (a usage error) if the host was not patched.
 In both runs it writes ``{"patched": ..., "replaced": n, "still_patched":
 bool}`` to ``WSFAST_HOST_REPORT`` when the session ends, so the runner can
-tell a patched run from one where the patch silently went away.
+tell a patched run from one where the patch silently went away. With
+``WSFAST_HOST_VERSION=name==version`` (a definition's ``SOURCE``) it stops
+both runs unless the host they import is that version.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -39,7 +42,13 @@ HOST = os.environ.get("WSFAST_HOST_PATCH")
 REPORT = os.environ.get("WSFAST_HOST_REPORT")
 
 _error = ""
-if HOST:
+if os.environ.get("WSFAST_HOST_VERSION"):
+    _name, _, _wanted = os.environ["WSFAST_HOST_VERSION"].partition("==")
+    _module = importlib.import_module(importlib.import_module(f"wsfast.dropin.{dropin.HOSTS[_name]}").IMPORT)
+    _found = getattr(_module, "__version__", None)
+    if _found != _wanted:
+        _error = f"the tests are {_name} {_wanted}'s, the host imported is {_found} ({_module.__file__})"
+if HOST and not _error:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -48,11 +57,13 @@ if HOST:
             done, _error = [], f"{type(exc).__name__}: {exc}"
     if HOST not in done and not _error:
         _error = "; ".join(str(w.message) for w in caught) or "patch() returned " + repr(done)
+    if _error:
+        _error = f"wsfast.patch({HOST!r}) did not apply: {_error}"
 
 
 def pytest_configure(config: Any) -> None:
     if _error:
-        raise pytest.UsageError(f"wsfast.patch({HOST!r}) did not apply: {_error}")
+        raise pytest.UsageError(_error)
 
 
 def pytest_report_header(config: Any) -> str:
