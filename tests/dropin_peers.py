@@ -138,6 +138,10 @@ INVALID_CLIENT_STREAMS = {
     "bad-utf8": masked(1, b"caf\xc3"),
     "bad-utf8-in-fragment": masked(1, "é".encode()[:1], fin=False) + masked(0, b"\xff"),
     "surrogate": masked(1, b"\xed\xa0\x80"),
+    # Long enough for the hosts' text decoding to go to wsfast's decoder.
+    "bad-utf8-long-end": masked(1, "é".encode() * 100 + b"\xc3"),
+    "bad-utf8-long-middle": masked(1, b"a" * 200 + b"\xff" + b"b" * 50),
+    "bad-utf8-long-fragmented": masked(1, "日本".encode() * 30, fin=False) + masked(0, b"\xed\xa0\x80" + b"x" * 80),
     "close-code-1005": masked(8, b"\x03\xed"),
     "close-code-999": masked(8, b"\x03\xe7"),
     "close-reason-bad-utf8": masked(8, b"\x03\xe8\xff"),

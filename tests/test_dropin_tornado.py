@@ -111,6 +111,27 @@ def test_client_round_trip_with_websockets_server(state: str) -> None:
         echo.shutdown()
 
 
+def test_handle_message_copy_matches_this_version(ws: types.SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the tornado the copy was made from, _handle_message is replaced;
+    with another source it is left alone."""
+    from wsfast.dropin import _tornado_messages
+
+    cls = tornado.websocket.WebSocketProtocol13
+    host = vars(cls)["_handle_message"]
+    dropin._patch_with(ws, ("tornado",))
+    try:
+        assert (vars(cls)["_handle_message"] is not host) == (tornado.version == "6.6.1")
+    finally:
+        dropin.unpatch("tornado")
+    assert vars(cls)["_handle_message"] is host
+    monkeypatch.setattr(_tornado_messages, "SOURCES", set())
+    dropin._patch_with(ws, ("tornado",))
+    try:
+        assert vars(cls)["_handle_message"] is host
+    finally:
+        dropin.unpatch("tornado")
+
+
 def _answers(port: int, stream: bytes) -> Any:
     return peers.server_frames(peers.raw_client(port, stream, timeout=1.0))
 

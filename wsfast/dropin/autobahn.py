@@ -40,7 +40,7 @@ import importlib
 from typing import Any, List, Optional, Tuple
 
 from . import _autobahn_frames
-from ._source import source_digest
+from ._copies import source_digest
 
 NAME = "autobahn"
 DISTRIBUTION = "autobahn"
