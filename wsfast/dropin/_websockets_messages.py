@@ -3,12 +3,11 @@
 ``Assembler.get()`` of websockets' asyncio and threading layers joins a
 message's frames and decodes a text message with ``bytes.decode()``. The
 two functions here are those methods statement for statement (websockets
-17.4), but
-for the last step: the text is decoded by wsfast's vectorised decoder
-(``decode_utf8``: 2-6x faster than ``bytes.decode`` on text that is not
-pure ASCII), and when it is not valid UTF-8, ``bytes.decode()`` runs after
-all, so the ``UnicodeDecodeError`` (and the 1007 reason websockets builds
-from it) is websockets' own.
+17.4) but for the last step: the text is decoded by wsfast's vectorised
+decoder (``_copies.text_decoder``: 2-6x faster than ``bytes.decode`` on
+text that is not pure ASCII), and when it is not valid UTF-8,
+``bytes.decode()`` runs after all, so the ``UnicodeDecodeError`` (and the
+1007 reason websockets builds from it) is websockets' own.
 
 A copy is only safe while it is the host's code: ``replacements()`` puts
 it in place only when the host's method has exactly the source it was
@@ -18,10 +17,9 @@ its decoding, alone.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import textwrap
 from typing import Any, Callable, List, Optional, Tuple
+
+from ._copies import source_digest, text_decoder
 
 # sha256 of each copied method's source (textwrap.dedent of
 # inspect.getsource), by the module it comes from.
@@ -29,32 +27,6 @@ SOURCES = {
     "websockets.asyncio.messages": {"79f27690af15498a9409251aea7987d83a0934891ae754a27c013e7450c849f7"},  # 17.4
     "websockets.sync.messages": {"ff791264ee7835f788ee638f35f90bd7511d99d68e43759a97acd21f6b89dffb"},  # 17.4
 }
-
-# Below this many bytes bytes.decode() is as fast (pure ASCII a few ns
-# faster): the call is not worth switching.
-SHORT = 64
-
-
-def source_digest(function: Callable[..., Any]) -> Optional[str]:
-    """sha256 of a function's dedented source, None where it is not on disk."""
-    try:
-        source = inspect.getsource(function)
-    except (OSError, TypeError):
-        return None
-    return hashlib.sha256(textwrap.dedent(source).encode()).hexdigest()
-
-
-def make_decode(decode_utf8: Callable[[bytes, int, int], Optional[str]]) -> Callable[[bytes], str]:
-    def decode(data: bytes) -> str:
-        n = len(data)
-        if n >= SHORT:
-            text = decode_utf8(data, 0, n)
-            if text is not None:
-                return text
-        return data.decode()  # short, or invalid: websockets' own error
-
-    return decode
-
 
 def asyncio_get(module: Any, decode_text: Callable[[bytes], str]) -> Callable[..., Any]:
     """``websockets.asyncio.messages.Assembler.get``, decoding by wsfast."""
@@ -144,7 +116,7 @@ def replacements(decode_utf8: Callable[[bytes, int, int], Optional[str]]) -> Lis
     """``Assembler.get`` of each layer whose source matches its copy."""
     import importlib
 
-    decode_text = make_decode(decode_utf8)
+    decode_text = text_decoder(decode_utf8)
     found: List[Tuple[Any, str, Any]] = []
     for name, build in (("websockets.asyncio.messages", asyncio_get), ("websockets.sync.messages", sync_get)):
         try:
