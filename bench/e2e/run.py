@@ -6,17 +6,19 @@ text messages).
     python bench/e2e/run.py [--seconds 4] [--rounds 3] [SERVER ...]
 
 SERVER: any of ``serve.SERVERS`` (default all). Each round starts every
-server unpatched and then under ``python -m wsfast run``, a fresh process
-each time, per message size; the table gives the best and the median round
-in messages per second and the ratio of the bests (the medians' ratio
-beside it). The patched server must log wsfast's "patched" line and the
-unpatched one must not, or the run stops.
+server unpatched and under ``python -m wsfast run`` (in turns, which one
+first), a fresh process each time, per message size, the server pinned to
+one CPU and the client to the other. The table gives messages per second
+(best and median round) and the ratio patched / unpatched as the median of
+the rounds' paired ratios, with their range. The patched server must log
+wsfast's "patched" line and the unpatched one must not, or the run stops.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import socket
 import statistics
@@ -24,13 +26,22 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE.parents[1] / "tests" / "interop" / "node"
 SIZES = {"100 B": 100, "64 KiB": 65536}
 sys.path.insert(0, str(HERE))
 from serve import SERVERS  # noqa: E402
+
+
+def _pin(cpu: int) -> Optional[Callable[[], None]]:
+    """A preexec_fn keeping a child on one CPU (server on 0, client on 1),
+    so that neither is moved around mid-run; None where that is not
+    possible."""
+    if not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
 
 
 def _free_port() -> int:
@@ -59,7 +70,7 @@ def measure(server: str, patched: bool, size: int, seconds: float) -> float:
     # stall the server being measured.
     log_path = HERE / f".serve-{server}.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, text=True, preexec_fn=_pin(0))
         try:
             _wait_listening(port, proc)
             rate = _load(port, size, seconds)
@@ -78,9 +89,11 @@ def measure(server: str, patched: bool, size: int, seconds: float) -> float:
 def _load(port: int, size: int, seconds: float) -> float:
     """Messages per second from the load script, after a warm-up."""
     url = f"ws://127.0.0.1:{port}/"
-    subprocess.run(["node", "load_e2e.mjs", url, str(size), "1"], cwd=NODE_DIR, check=True, capture_output=True)
+    pin = _pin(1)
+    subprocess.run(["node", "load_e2e.mjs", url, str(size), "1"], cwd=NODE_DIR, check=True, capture_output=True,
+                   preexec_fn=pin)
     out = subprocess.run(["node", "load_e2e.mjs", url, str(size), str(seconds)], cwd=NODE_DIR,
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True, preexec_fn=pin).stdout
     return float(json.loads(out.strip().splitlines()[-1])["rate"])
 
 
@@ -109,26 +122,35 @@ def main() -> None:
         parser.error(f"unknown server(s) {', '.join(sorted(unknown))}: choose from {', '.join(SERVERS)}")
     args.servers = args.servers or list(SERVERS)
     rates: Dict[Tuple[str, str, bool], List[float]] = {}
-    for _ in range(args.rounds):
+    ratios: Dict[Tuple[str, str], List[float]] = {}
+    for round_ in range(args.rounds):
+        # Each round measures both states back to back, in turns (unpatched
+        # first in even rounds): the paired ratio cancels the machine's drift.
+        order = (False, True) if round_ % 2 == 0 else (True, False)
         for server in args.servers:
             for label, size in SIZES.items():
-                for patched in (False, True):
+                pair = {}
+                for patched in order:
                     rate = measure(server, patched, size, args.seconds)
+                    pair[patched] = rate
                     rates.setdefault((server, label, patched), []).append(rate)
                     print(f"  {server:26} {label:6} {'patched' if patched else 'unpatched':9} {rate:10,.0f} msgs/s",
                           file=sys.stderr, flush=True)
+                ratios.setdefault((server, label), []).append(pair[True] / pair[False])
+    pinned = "server on CPU 0, client on CPU 1" if _pin(0) else "not pinned"
     print(f"{time.strftime('%Y-%m-%d')}, {platform.python_implementation()} {platform.python_version()}, "
-          f"{args.rounds} rounds of {args.seconds:g} s, 8 connections, Node's ws as the client")
+          f"{args.rounds} rounds of {args.seconds:g} s, 8 connections, Node's ws as the client ({pinned})")
     print()
-    print("| server | message | unpatched best / median | `wsfast run` best / median | ratio best | ratio median |")
+    print("| server | message | unpatched msgs/s, best / median | `wsfast run` msgs/s, best / median "
+          "| ratio, median of rounds | range |")
     print("|---|---|---|---|---|---|")
     for server in args.servers:
         for label in SIZES:
             before, after = rates[(server, label, False)], rates[(server, label, True)]
-            b_best, a_best = max(before), max(after)
-            b_med, a_med = statistics.median(before), statistics.median(after)
-            print(f"| {server} ({_version(server)}) | {label} | {b_best:,.0f} / {b_med:,.0f} "
-                  f"| {a_best:,.0f} / {a_med:,.0f} | **{a_best / b_best:.2f}×** | {a_med / b_med:.2f}× |")
+            paired = ratios[(server, label)]
+            print(f"| {server} ({_version(server)}) | {label} | {max(before):,.0f} / {statistics.median(before):,.0f} "
+                  f"| {max(after):,.0f} / {statistics.median(after):,.0f} | **{statistics.median(paired):.2f}×** "
+                  f"| {min(paired):.2f}–{max(paired):.2f}× |")
 
 
 if __name__ == "__main__":
