@@ -12,6 +12,10 @@ cdef tuple _OPCODES
 cdef bytes _EMPTY
 
 
+@cython.locals(n=Py_ssize_t, second=int, length="unsigned long long", head=Py_ssize_t)
+cdef bint _complete(bytearray buf) except -1
+
+
 cdef class _Snapshot:
     cdef bytearray buf
     cdef bytes data

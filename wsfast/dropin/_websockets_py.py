@@ -77,6 +77,29 @@ def bind(websockets_modules: Any, host_parse: Any) -> None:
     _unpack = frames.struct.unpack
 
 
+def _complete(buf: bytearray) -> bool:
+    """Whether the frame at the start of ``buf`` has fully arrived, from its
+    header alone: a frame still arriving goes to websockets' parser without
+    copying the buffer first."""
+    n = len(buf)
+    if n < 2:
+        return False
+    second = buf[1]
+    length = second & 0x7F
+    head = 6 if second & 0x80 else 2
+    if length == 126:
+        if n < 4:
+            return False
+        length = (buf[2] << 8) | buf[3]
+        head += 2
+    elif length == 127:
+        if n < 10:
+            return False
+        length = int.from_bytes(buf[2:10], "big")
+        head += 8
+    return n >= head + length
+
+
 class _Snapshot:
     """The reader's buffer as bytes, read from ``pos`` on: frames are cut
     from it without touching the bytearray, whose consumed bytes are
@@ -190,6 +213,13 @@ def parse(self: Any) -> Generator[None, None, None]:
                     else:
                         max_size = min(max_size, self.max_fragment_size)
                 if snapshot is None:
+                    if not _complete(buf):
+                        # Still arriving: websockets reads it as it comes.
+                        frame = yield from _frame_parse(
+                            reader.read_exact, mask=masked, max_size=max_size, extensions=self.extensions
+                        )
+                        self.recv_frame(frame)
+                        continue
                     snapshot = _Snapshot(buf)
                     # recv_frame() as websockets has it, not overridden or
                     # mocked: data frames and pongs are recorded here.
