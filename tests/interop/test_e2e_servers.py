@@ -53,3 +53,16 @@ def test_server_echoes_under_load(server: str, patched: bool) -> None:
     # measure() raises unless the patched server logged wsfast's patch line
     # and the unpatched one did not; the load script fails on a bad echo.
     assert run.measure(server, patched, 1000, 0.3) > 0
+
+
+@pytest.mark.skipif(MODE == "0", reason="python -m wsfast run patches only with the compiled backend")
+def test_instruction_counts_come_from_both_states() -> None:
+    """bench/e2e/instructions.py: callgrind's count of a short echo run, for
+    websockets' serve() unpatched and under wsfast run's environment."""
+    if importlib.util.find_spec("websockets") is None:
+        require_peer("websockets", "pip install websockets (the [bench] extra)")
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        require_peer("valgrind", "apt-get install valgrind")
+    instructions = _load("instructions", E2E / "instructions.py")
+    counts = [instructions.count("websockets", patched, 100, 30) for patched in (False, True)]
+    assert all(n > 30 * 10_000 for n in counts)  # a Python server spends well over 10k per echo

@@ -238,7 +238,8 @@ def list_cases(only: Optional[Sequence[str]], out: Optional[IO[str]] = None) -> 
 
 
 def main(only: Optional[Sequence[str]], settings: _runner.Settings, quick: bool,
-         json_path: Optional[str] = None, out: IO[str] = sys.stdout, list_only: bool = False) -> int:
+         json_path: Optional[str] = None, out: Optional[IO[str]] = None, list_only: bool = False) -> int:
+    out = sys.stdout if out is None else out  # looked up now: sys.stdout may have been replaced
     from ... import dropin
 
     if list_only:
